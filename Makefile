@@ -1,0 +1,64 @@
+# tickets: one entry point for the demo, the tests and the benchmark.
+#   make demo   deploy to a local systemd container fed by the mock API, show the result
+#   make test   lint + pytest + every Molecule scenario + the demo, end to end
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SCHEDULER ?= systemd
+export ANSIBLE_HOME := $(CURDIR)/.ansible
+export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
+export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
+export MOLECULE_GLOB := roles/*/molecule/*/molecule.yml
+
+.PHONY: help venv prereqs images lint pytest molecule test-demo test bench demo demo-clean clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+$(VENV)/.installed: requirements-dev.txt files/requirements.txt
+	@scripts/venv.sh "$(PYTHON)" "$(VENV)"
+	@touch $@
+
+venv: $(VENV)/.installed ## create .venv from the pinned requirements
+
+prereqs: ## install/start what tests and demo need (Docker engine, debootstrap)
+	@scripts/prereqs.sh
+
+images: prereqs ## build the systemd Debian images (bookworm, trixie) if missing
+	@scripts/build-image.sh bookworm
+	@scripts/build-image.sh trixie
+
+lint: venv ## ruff, yamllint, ansible-lint (production profile)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production --strict
+
+pytest: venv ## unit and end-to-end tests of the script and the mock API
+	$(BIN)/pytest tests --ignore=tests/demo
+
+molecule: venv images ## every Molecule scenario of the role
+	cd roles/tickets && for s in default cron lifecycle; do \
+	  ../../$(BIN)/molecule test -s $$s || exit 1; done
+
+test-demo: venv images ## make demo, twice, then demo-clean, checked
+	$(BIN)/pytest tests/demo
+
+test: lint pytest molecule test-demo ## everything CI runs
+
+bench: venv ## benchmark: 1e5 and 1e6 tickets against the naive implementation
+	$(BIN)/python bench/bench.py
+
+demo: venv prereqs ## deploy to a local container (SCHEDULER=systemd|cron) and show the report
+	@scripts/demo.sh "$(SCHEDULER)"
+
+demo-clean: ## remove the demo container
+	@scripts/demo.sh --clean
+
+clean: ## remove the venv and local Ansible state
+	rm -rf $(VENV) .ansible
