@@ -9,11 +9,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SCHEDULER ?= systemd
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_HOME := $(CURDIR)/.ansible
 export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
-export MOLECULE_GLOB := roles/*/molecule/*/molecule.yml
 
 .PHONY: help venv prereqs images lint pytest molecule test-demo test bench demo demo-clean clean
 
@@ -43,8 +43,7 @@ pytest: venv ## unit and end-to-end tests of the script and the mock API
 	$(BIN)/pytest tests --ignore=tests/demo
 
 molecule: venv images ## every Molecule scenario of the role
-	cd roles/tickets && for s in default cron lifecycle; do \
-	  ../../$(BIN)/molecule test -s $$s || exit 1; done
+	scripts/molecule.sh
 
 test-demo: venv images ## make demo, twice, then demo-clean, checked
 	$(BIN)/pytest tests/demo
