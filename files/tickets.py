@@ -16,6 +16,7 @@ import argparse
 import contextlib
 import errno
 import json
+import math
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ try:
     import msgspec
     import requests
     import shortuuid
+    import urllib3
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -200,7 +202,10 @@ class FloatWatch:
 
     def __call__(self, text: str) -> float:
         self.seen = True
-        return float(text)
+        value = float(text)
+        if not math.isfinite(value):
+            raise DataError(f"a number is out of range: {text[:40]}")
+        return value
 
 
 FLOATS = FloatWatch()
@@ -425,6 +430,8 @@ def ticket_batches(chunks: Iterator[bytes]) -> Iterator[list[Any]]:
         buffer += chunk
         if buffer.strip(_WHITESPACE):
             break
+    if buffer.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
+        del buffer[:3]
     stripped = bytes(buffer).lstrip(_WHITESPACE)
     if not stripped:
         raise DataError("the response is empty: expected a JSON list of tickets")
@@ -453,35 +460,39 @@ def ticket_batches(chunks: Iterator[bytes]) -> Iterator[list[Any]]:
         buffer += chunk
         if len(buffer) < try_at:
             continue
-        cut = _last_cut(buffer)
-        if cut is None:
+        for end, rest in _cuts(buffer):
+            try:
+                batch = DECODER.decode(b"[" + buffer[:end] + b"]")
+            except msgspec.DecodeError:
+                continue  # not between two tickets (or bad JSON)
+            del buffer[:rest]
+            try_at = BATCH_BYTES
+            yield batch
+            break
+        else:  # no cut worked: wait for more (or the end, which reports bad JSON)
             try_at = 2 * len(buffer)
-            continue
-        try:
-            batch = DECODER.decode(b"[" + buffer[: cut[0]] + b"]")
-        except msgspec.DecodeError:
-            try_at = 2 * len(buffer)  # not a real cut (or bad JSON): wait for more
-            continue
-        del buffer[: cut[1]]
-        try_at = BATCH_BYTES
-        yield batch
     last = decode(opening + bytes(buffer))
     yield _tickets_of(last) if opening != b"[" else last
 
 
-def _last_cut(buffer: bytearray) -> tuple[int, int] | None:
-    """End of the last ticket followed by a comma: (after "}", after ",")."""
-    brace = len(buffer)
-    for _ in range(64):
-        brace = buffer.rfind(b"}", 0, brace)
-        if brace < 0:
-            return None
-        after = brace + 1
+def _cuts(buffer: bytearray, tries: int = 4) -> Iterator[tuple[int, int]]:
+    """The last few places that look like "}, {" between two tickets.
+
+    Yields (end of the first ticket, start of the next one), last first.
+    """
+    comma = len(buffer)
+    while tries:
+        comma = buffer.rfind(b",", 0, comma)
+        if comma < 0:
+            return
+        before, after = comma, comma + 1
+        while before > 0 and buffer[before - 1] in _WHITESPACE:
+            before -= 1
         while after < len(buffer) and buffer[after] in _WHITESPACE:
             after += 1
-        if after < len(buffer) and buffer[after] == 0x2C:  # ","
-            return brace + 1, after + 1
-    return None
+        if buffer[before - 1 : before] == b"}" and buffer[after : after + 1] == b"{":
+            tries -= 1
+            yield before, after
 
 
 def _find_tickets_list(buffer: bytearray, chunks: Iterator[bytes]) -> int:
@@ -509,7 +520,6 @@ def _find_tickets_list(buffer: bytearray, chunks: Iterator[bytes]) -> int:
         chunk = next(chunks, b"")
         if not chunk:
             return -1
-        position = max(0, len(buffer) - 16)
         buffer += chunk
 
 
@@ -536,8 +546,9 @@ def redact(url: str) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    if parts.port:
-        host += f":{parts.port}"
+    with contextlib.suppress(ValueError):
+        if parts.port:
+            host += f":{parts.port}"
     return f"{parts.scheme}://{host}{parts.path}"
 
 
@@ -578,6 +589,15 @@ def open_api(
         raise FetchError(f"timed out after {timeout:g} s waiting for {where}") from None
     except requests.exceptions.SSLError as exc:
         raise FetchError(f"TLS error with {where}: {connection_reason(exc)}") from None
+    except requests.exceptions.ConnectionError as exc:
+        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+        # (urllib3's NewConnectionError, e.g. "connection refused", is a
+        # ConnectTimeoutError too.)
+        if isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(
+            reason, urllib3.exceptions.NewConnectionError
+        ):
+            raise FetchError(f"timed out after {timeout:g} s waiting for {where}") from None
+        raise FetchError(f"cannot reach {where}: {connection_reason(exc)}") from None
     except requests.exceptions.RequestException as exc:
         raise FetchError(f"cannot reach {where}: {connection_reason(exc)}") from None
     if response.status_code >= 400:
@@ -595,7 +615,8 @@ def open_api(
         try:
             yield from response.iter_content(CHUNK_SIZE)
         except requests.exceptions.RequestException as exc:
-            raise FetchError(f"lost {where} while reading: {connection_reason(exc)}") from None
+            reason = "timed out" if "timed out" in str(exc) else "connection broken"
+            raise FetchError(f"the response from {where} ended early: {reason}") from None
         finally:
             response.close()
 
@@ -646,10 +667,14 @@ def env_flag(name: str) -> bool:
 
 def http_url(value: str) -> str:
     parts = urlsplit(value)
+    # Shown only without credentials (user:password@ looks like scheme:...).
+    shown = f": {value!r}" if "@" not in value else f": {redact(value)!r}" if "//" in value else ""
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise argparse.ArgumentTypeError(
-            f"not an http(s) URL: {redact(value) if parts.scheme else value!r}"
-        )
+        raise argparse.ArgumentTypeError(f"not an http(s) URL{shown}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port in URL{shown}") from None
     return value
 
 
@@ -712,7 +737,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--uuid",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
         help="name the report with a short UUID instead of the UTC time of the fetch "
         "'YY-MM-DD HH-MM-SS.json' (env TICKETS_USE_UUID=true)",
@@ -785,6 +810,10 @@ class Options(argparse.Namespace):
     lang: str
 
 
+# Visible ASCII: what an Authorization header can carry.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
 def read_token(options: Options) -> str | None:
     if options.token_file:
         try:
@@ -795,8 +824,14 @@ def read_token(options: Options) -> str | None:
             raise UsageError(f"cannot read token file {options.token_file!r}: {reason}") from None
         if not token:
             raise UsageError(f"token file {options.token_file!r} is empty")
-        return token
-    return env("TICKETS_API_TOKEN")
+        where = f"the token in {options.token_file!r}"
+    else:
+        token = env("TICKETS_API_TOKEN")
+        where = "TICKETS_API_TOKEN"
+    if token is not None and not _TOKEN.fullmatch(token):
+        # Never echo it: say only what is wrong.
+        raise UsageError(f"{where} has characters not allowed in an HTTP header")
+    return token
 
 
 def parse_options(argv: list[str] | None) -> Options:
@@ -808,15 +843,21 @@ def parse_options(argv: list[str] | None) -> Options:
         if options.api is None and options.input is None:
             options.input = env("TICKETS_INPUT")
             api = env("TICKETS_API_URL")
-            if api and not options.input:
+            if api and options.input:
+                raise UsageError("both TICKETS_API_URL and TICKETS_INPUT are set: unset one")
+            if api:
                 options.api = http_url(api)
     except (UsageError, argparse.ArgumentTypeError) as exc:
-        parser.error(str(exc))
+        parser.error(f"{exc}")
     if not options.api and not options.input:
         parser.error("no ticket source: give --api URL (or TICKETS_API_URL) or --input PATH")
+    if options.lang not in LABELS:  # argparse does not check a default from the environment
+        parser.error(f"TICKETS_LANG={options.lang!r}: expected one of {', '.join(sorted(LABELS))}")
     if not options.open_status:
         statuses = env("TICKETS_OPEN_STATUSES", "open") or "open"
         options.open_status = [s.strip() for s in statuses.split(",") if s.strip()]
+        if not options.open_status:
+            parser.error("TICKETS_OPEN_STATUSES names no status")
     return options
 
 
@@ -843,7 +884,7 @@ def run(options: Options) -> int:
     except BaseException:
         writer.discard()
         raise
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     try:
         print_report(sys.stdout.buffer, writer, tally, path, options.lang, color)
     except BrokenPipeError:

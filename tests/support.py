@@ -13,6 +13,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,6 +181,20 @@ def assert_error(result: Result, code: int, *needles: str) -> str:
     for needle in needles:
         assert needle.lower() in line.lower(), f"{needle!r} not in {line!r}"
     return line
+
+
+# -- the mock API's request log -------------------------------------------------
+
+
+def requests_logged(api: Any, marker: str, expected: int, timeout: float = 3.0) -> int:
+    """How many requests whose path holds `marker` the mock logged (waits for `expected`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = sum(marker in line for line in api.stderr.splitlines())
+        if count >= expected or time.monotonic() > deadline:
+            time.sleep(0.1)  # a surplus request would show up now
+            return sum(marker in line for line in api.stderr.splitlines())
+        time.sleep(0.02)
 
 
 # -- log directories -------------------------------------------------------------

@@ -7,6 +7,7 @@ import os
 import stat
 import time
 import urllib.request
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,7 +107,9 @@ def test_uuid_names(tmp_path: Path) -> None:
 # -- never overwrite: same second, concurrent runs -------------------------------
 
 
-def test_same_second_runs_each_keep_their_file(tmp_path: Path, frozen_clock: dict) -> None:
+def test_same_second_runs_each_keep_their_file(
+    tmp_path: Path, frozen_clock: dict[str, str]
+) -> None:
     log = tmp_path / "logs"
     inputs = [one_ticket_input(tmp_path, number) for number in range(8)]
     # Five at once, then three in a row, all in the same (frozen) second.
@@ -276,7 +279,7 @@ def test_keep_counts_reports_of_this_run_and_earlier_runs(tmp_path: Path) -> Non
 
 
 @pytest.fixture
-def unwritable_dir(tmp_path: Path, tmpfs: Mount) -> Path:
+def unwritable_dir(tmp_path: Path, tmpfs: Mount) -> Iterator[Path]:
     """A log directory with reports in it that cannot be written to.
 
     As root (CI) permissions do not stop writes: a tmpfs is mounted read-only.

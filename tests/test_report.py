@@ -219,12 +219,6 @@ def test_parser_cuts_inside_strings_and_nested_objects(
     assert parts > 100  # the parts were cut, not parsed whole
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _last_cut tries only the last '},' of the buffer; when each ticket has a "
-    "nested object near its start, that candidate is nearly always inside a ticket, "
-    "try_at doubles and whole body ends up in one part (52 MiB input: 417 MiB RSS)",
-)
 def test_parser_parts_stay_small_with_nested_objects(
     small_parts: Callable[[int, int], None],
 ) -> None:

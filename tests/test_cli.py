@@ -1,0 +1,405 @@
+"""files/tickets.py end to end: the mock API, --help, environment variables, secrets, signals."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import tickets
+from conftest import MockApi
+from support import (
+    REFERENCE,
+    TIMESTAMP_NAME,
+    Result,
+    assert_error,
+    assert_ok,
+    console_text,
+    expected_report,
+    finish,
+    only_report,
+    open_status_args,
+    report_bytes,
+    reports,
+    requests_logged,
+    run_cli,
+    snapshot,
+    start_cli,
+    temp_files,
+    write_json,
+)
+
+if TYPE_CHECKING:
+    from conftest import MockApiFactory, RecordingServer
+
+OPTIONS = [
+    "--api",
+    "--input",
+    "--log",
+    "--uuid",
+    "--no-uuid",
+    "--keep",
+    "--open-status",
+    "--timeout",
+    "--retries",
+    "--max-bytes",
+    "--token-file",
+    "--lang",
+]
+ENV_NAMES = [
+    "TICKETS_API_URL",
+    "TICKETS_INPUT",
+    "TICKETS_LOG_DIR",
+    "TICKETS_USE_UUID",
+    "TICKETS_KEEP",
+    "TICKETS_OPEN_STATUSES",
+    "TICKETS_TIMEOUT",
+    "TICKETS_RETRIES",
+    "TICKETS_MAX_BYTES",
+    "TICKETS_TOKEN_FILE",
+    "TICKETS_API_TOKEN",
+    "TICKETS_LANG",
+]
+
+
+def fetch_tickets(url: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        document = json.load(response)
+    return document["tickets"] if isinstance(document, dict) else document
+
+
+@pytest.fixture
+def reference_input(tmp_path: Path) -> Path:
+    return write_json(tmp_path / "reference.json", REFERENCE)
+
+
+# -- --help ----------------------------------------------------------------------
+
+
+def test_help_documents_every_option_env_variable_and_exit_code() -> None:
+    result = run_cli("--help")
+    assert_ok(result)
+    text = result.stdout
+    parser_options = {
+        option
+        for action in tickets.build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    assert parser_options == set(OPTIONS)
+    for option in OPTIONS:
+        assert re.search(rf"^\s+{option}\b.*\S", text, re.MULTILINE), option
+    for name in ENV_NAMES:
+        assert name in text, name
+    assert "exit codes" in text
+    documented = [("0", "saved"), ("2", "usage"), ("3", "fetch"), ("4", "invalid"), ("5", "write")]
+    for code, word in documented:
+        assert re.search(rf"^\s+{code}\s+.*{word}", text, re.MULTILINE), code
+    assert re.search(r"^\s+130/143\s", text, re.MULTILINE)
+
+
+# -- end to end with the mock API ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seeded_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockApi]:
+    """A mock API serving the same 40 tickets on every request (--seed)."""
+    api = MockApi(("--seed", "7", "--count", "40"), tmp_path_factory.mktemp("seeded_api"), 10.0)
+    yield api
+    api.stop()
+
+
+@pytest.mark.parametrize(
+    ("query", "statuses"),
+    [("", ["open"]), ("?body=list", ["open"]), ("", ["closed", "open"])],
+)
+def test_mock_api_end_to_end(
+    tmp_path: Path, seeded_api: MockApi, query: str, statuses: list[str]
+) -> None:
+    url = seeded_api.tickets_url + query
+    served = fetch_tickets(url)  # --seed: the same data the tool gets
+    assert len(served) == 40
+    log = tmp_path / "logs"
+    result = run_cli("--api", url, "--log", log, *open_status_args(statuses))
+    assert_ok(result)
+    report = only_report(log)
+    assert report.read_bytes() == report_bytes(served, statuses)
+    # The console shows the same figures as the file.
+    saved = json.loads(report.read_bytes())
+    assert result.stdout == console_text(saved, report)
+    assert f"Открытые тикеты: {saved['open']['count']}\n" in result.stdout
+    for category, count in saved["by_category"].items():
+        assert f"\n  - {category}: {count}\n" in result.stdout
+    assert sum(saved["by_category"].values()) == 40
+
+
+# -- environment variables -------------------------------------------------------
+
+
+def test_env_api_url_and_log_dir(tmp_path: Path, seeded_api: MockApi) -> None:
+    log = tmp_path / "from-env"
+    env = {"TICKETS_API_URL": seeded_api.tickets_url, "TICKETS_LOG_DIR": str(log)}
+    result = run_cli(env=env, cwd=tmp_path)
+    assert_ok(result)
+    assert only_report(log).read_bytes() == report_bytes(fetch_tickets(seeded_api.tickets_url))
+    assert not (tmp_path / "logs").exists()
+
+
+def test_env_input_lang_open_statuses(tmp_path: Path, reference_input: Path) -> None:
+    env = {
+        "TICKETS_INPUT": str(reference_input),
+        "TICKETS_LANG": "en",
+        "TICKETS_OPEN_STATUSES": "closed, open",
+    }
+    result = run_cli("--log", tmp_path / "logs", env=env)
+    assert_ok(result)
+    report = only_report(tmp_path / "logs")
+    assert report.read_bytes() == report_bytes(REFERENCE, ["open", "closed"])
+    assert result.stdout == console_text(
+        expected_report(REFERENCE, ["open", "closed"]), report, "en"
+    )
+
+
+@pytest.mark.parametrize(("value", "uuid"), [("true", True), ("1", True), ("no", False)])
+def test_env_use_uuid(tmp_path: Path, reference_input: Path, value: str, uuid: bool) -> None:
+    env = {"TICKETS_USE_UUID": value}
+    assert_ok(run_cli("--input", reference_input, "--log", tmp_path / "l", env=env))
+    name = only_report(tmp_path / "l").name
+    assert bool(re.fullmatch(r"[2-9A-HJ-NP-Za-km-z]{22}\.json", name)) is uuid, name
+    assert bool(TIMESTAMP_NAME.fullmatch(name)) is not uuid, name
+
+
+def test_env_keep(reference_input: Path, log_dir: Path) -> None:
+    before = snapshot(log_dir)
+    result = run_cli("--input", reference_input, "--log", log_dir, env={"TICKETS_KEEP": "1"})
+    assert_ok(result)
+    after = snapshot(log_dir)
+    # Both old reports went, the unrelated files stayed.
+    assert set(after) - set(before) == {only_report(log_dir, before).name}
+    assert set(before) - set(after) == {"25-01-01 00-00-00.json", "NFZmUxbw7gHMTsUbvnv2Nb.json"}
+
+
+def test_env_timeout_max_bytes_retries(tmp_path: Path, shared_mock_api: MockApi) -> None:
+    api = shared_mock_api.tickets_url
+    log = tmp_path / "logs"
+    start = time.monotonic()
+    env = {"TICKETS_TIMEOUT": "0.3", "TICKETS_RETRIES": "0"}
+    assert_error(run_cli("--api", api + "?delay=2", "--log", log, env=env), 3, "timed out")
+    assert time.monotonic() - start < 1.8
+    env = {"TICKETS_MAX_BYTES": "100"}
+    assert_error(run_cli("--api", api, "--log", log, env=env), 3, "limit of 100 bytes")
+    env = {"TICKETS_RETRIES": "0"}
+    result = run_cli("--api", api + "?fail_first=1&key=env-retries-0", "--log", log, env=env)
+    assert_error(result, 3, "HTTP 503")
+    env = {"TICKETS_RETRIES": "1"}
+    assert_ok(run_cli("--api", api + "?fail_first=1&key=env-retries-1", "--log", log, env=env))
+    assert len(reports(log)) == 1
+    assert requests_logged(shared_mock_api, "key=env-retries-0 ", 1) == 1
+    assert requests_logged(shared_mock_api, "key=env-retries-1 ", 2) == 2
+
+
+def test_cli_overrides_env(tmp_path: Path, reference_input: Path, log_dir: Path) -> None:
+    env_log = tmp_path / "env-log"
+    env = {
+        "TICKETS_API_URL": "http://127.0.0.1:1/never-used",
+        "TICKETS_LOG_DIR": str(env_log),
+        "TICKETS_LANG": "en",
+        "TICKETS_OPEN_STATUSES": "closed",
+        "TICKETS_KEEP": "1",
+        "TICKETS_MAX_BYTES": "10",
+        "TICKETS_USE_UUID": "false",
+    }
+    before = snapshot(log_dir)
+    args = ["--input", reference_input, "--log", log_dir, "--lang", "ru", "--open-status", "open"]
+    result = run_cli(*args, "--keep", "0", "--max-bytes", "1M", "--uuid", env=env)
+    assert_ok(result)
+    report = only_report(log_dir, before)
+    assert re.fullmatch(r"[2-9A-HJ-NP-Za-km-z]{22}\.json", report.name)
+    assert report.read_bytes() == report_bytes(REFERENCE, ["open"])
+    assert result.stdout.startswith("\n📊 Отчёт по тикетам\n")
+    assert {name: snapshot(log_dir)[name] for name in before} == before  # --keep 0
+    assert not env_log.exists()
+
+
+def test_cli_api_overrides_env_input(tmp_path: Path, seeded_api: MockApi) -> None:
+    env = {"TICKETS_INPUT": str(tmp_path / "missing.json"), "TICKETS_TIMEOUT": "0.001"}
+    result = run_cli("--api", seeded_api.tickets_url, "--log", tmp_path, "--timeout", "5", env=env)
+    assert_ok(result)
+    assert only_report(tmp_path).read_bytes() == report_bytes(fetch_tickets(seeded_api.tickets_url))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("TICKETS_KEEP", "abc", "--keep"),
+        ("TICKETS_KEEP", "-1", "--keep"),
+        ("TICKETS_TIMEOUT", "soon", "--timeout"),
+        ("TICKETS_TIMEOUT", "0", "--timeout"),
+        ("TICKETS_RETRIES", "many", "--retries"),
+        ("TICKETS_MAX_BYTES", "lots", "--max-bytes"),
+        ("TICKETS_USE_UUID", "maybe", "TICKETS_USE_UUID"),
+        ("TICKETS_API_URL", "ftp://example.com/t", "not an http(s) URL"),
+    ],
+)
+def test_bad_env_values(log_dir: Path, name: str, value: str, needle: str) -> None:
+    before = snapshot(log_dir)
+    source = [] if name == "TICKETS_API_URL" else ["--input", "-"]
+    result = run_cli(*source, "--log", log_dir, env={name: value}, stdin=b"[]")
+    assert_error(result, 2, needle, value)
+    assert snapshot(log_dir) == before
+
+
+def test_bad_env_lang(log_dir: Path) -> None:
+    before = snapshot(log_dir)
+    result = run_cli("--input", "-", "--log", log_dir, env={"TICKETS_LANG": "fr"}, stdin=b"[]")
+    assert_error(result, 2, "fr")
+    assert snapshot(log_dir) == before
+
+
+# -- secrets ---------------------------------------------------------------------
+
+TOKEN = "tok-3f9a1c77e2"
+
+
+def assert_secret_hidden(result: Result, *secrets: str) -> None:
+    for secret in secrets:
+        assert secret not in result.stdout
+        assert secret not in result.stderr
+
+
+def test_token_from_env_is_sent_and_never_shown(
+    tmp_path: Path, recording_server: RecordingServer
+) -> None:
+    recording_server.body = json.dumps({"tickets": REFERENCE}).encode()
+    result = run_cli(
+        "--api", recording_server.url, "--log", tmp_path, env={"TICKETS_API_TOKEN": TOKEN}
+    )
+    assert_ok(result)
+    assert [r["Authorization"] for r in recording_server.requests] == [f"Bearer {TOKEN}"]
+    assert_secret_hidden(result, TOKEN)
+    assert only_report(tmp_path).read_bytes() == report_bytes(REFERENCE)
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_token_file(tmp_path: Path, recording_server: RecordingServer, how: str) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(f"  {TOKEN}\n\n")
+    env = {"TICKETS_API_TOKEN": "ignored-when-a-file-is-given"}
+    if how == "option":
+        args = ["--token-file", str(token_file)]
+        env["TICKETS_TOKEN_FILE"] = str(tmp_path / "missing")  # the option wins
+    else:
+        args = []
+        env["TICKETS_TOKEN_FILE"] = str(token_file)
+    result = run_cli("--api", recording_server.url, "--log", tmp_path / "logs", *args, env=env)
+    assert_ok(result)
+    assert [r["Authorization"] for r in recording_server.requests] == [f"Bearer {TOKEN}"]
+    assert_secret_hidden(result, TOKEN)
+
+
+def test_no_token_no_authorization_header(
+    tmp_path: Path, recording_server: RecordingServer
+) -> None:
+    assert_ok(run_cli("--api", recording_server.url, "--log", tmp_path))
+    assert len(recording_server.requests) == 1
+    assert "Authorization" not in recording_server.requests[0]
+
+
+def test_token_never_shown_when_the_request_fails(
+    tmp_path: Path, recording_server: RecordingServer
+) -> None:
+    recording_server.status = 500
+    recording_server.body = json.dumps({"error": f"bad token {TOKEN}"}).encode()
+    result = run_cli(
+        "--api",
+        recording_server.url,
+        "--log",
+        tmp_path,
+        "--retries",
+        "1",
+        env={"TICKETS_API_TOKEN": TOKEN},
+    )
+    assert_error(result, 3, "HTTP 500")
+    assert_secret_hidden(result, TOKEN)
+    assert [r["Authorization"] for r in recording_server.requests] == [f"Bearer {TOKEN}"] * 2
+    assert reports(tmp_path) == []
+
+
+@pytest.mark.parametrize("failure", ["http-500", "unreachable"])
+def test_url_credentials_never_shown(
+    tmp_path: Path, recording_server: RecordingServer, failure: str
+) -> None:
+    recording_server.status = 500
+    port = recording_server.server.server_address[1]
+    if failure == "unreachable":
+        recording_server.close()
+    url = f"http://user:pa55word@127.0.0.1:{port}/tickets?api_key=qu3ry-secret"
+    result = run_cli(
+        "--api", url, "--log", tmp_path, "--retries", "0", env={"TICKETS_API_TOKEN": TOKEN}
+    )
+    line = assert_error(result, 3, f"http://127.0.0.1:{port}/tickets")
+    assert_secret_hidden(result, "pa55word", "qu3ry-secret", TOKEN, "user:")
+    assert ("HTTP 500" in line) is (failure == "http-500")
+
+
+@pytest.mark.parametrize("content", [None, "", " \n\t\n"])
+def test_token_file_missing_or_empty(tmp_path: Path, log_dir: Path, content: str | None) -> None:
+    token_file = tmp_path / "token"
+    if content is not None:
+        token_file.write_text(content)
+    before = snapshot(log_dir)
+    result = run_cli("--api", "http://127.0.0.1:1/", "--token-file", token_file, "--log", log_dir)
+    assert_error(result, 2, "token file", str(token_file))
+    assert snapshot(log_dir) == before
+
+
+def test_token_with_line_break_never_shown(
+    tmp_path: Path, recording_server: RecordingServer
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("first-s3cret\nsecond-s3cret\n")
+    result = run_cli("--api", recording_server.url, "--token-file", token_file, "--log", tmp_path)
+    assert_secret_hidden(result, "s3cret")
+    assert_error(result, 2, "token")
+
+
+def test_token_not_latin1(tmp_path: Path, recording_server: RecordingServer) -> None:
+    result = run_cli(
+        "--api", recording_server.url, "--log", tmp_path, env={"TICKETS_API_TOKEN": "токен-s3cret"}
+    )
+    assert_secret_hidden(result, "s3cret")
+    assert_error(result, 2, "token")
+
+
+# -- signals ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_during_a_slow_fetch(
+    tmp_path: Path, mock_api: MockApiFactory, sig: signal.Signals, code: int
+) -> None:
+    api = mock_api("--fault-delay", "5")
+    log = tmp_path / "logs"
+    process = start_cli("--api", api.tickets_url, "--log", log)
+    # The temporary report appears just before the request is sent.
+    deadline = time.monotonic() + 10
+    while not (log.is_dir() and temp_files(log)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert temp_files(log), "the run did not get to the fetch"
+    time.sleep(0.3)
+    assert process.poll() is None
+    sent = time.monotonic()
+    process.send_signal(sig)
+    result = finish(process, timeout=10)
+    assert time.monotonic() - sent < 1.5
+    assert result.returncode == code
+    assert "Traceback" not in result.stderr
+    assert ("interrupted" in result.stderr) is (sig == signal.SIGINT)
+    assert result.stdout == ""
+    assert list(log.iterdir()) == []  # no report, no temporary file
