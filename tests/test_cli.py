@@ -94,7 +94,7 @@ def test_help_documents_every_option_env_variable_and_exit_code() -> None:
     }
     assert parser_options == set(OPTIONS)
     for option in OPTIONS:
-        assert re.search(rf"^\s+{option}\b.*\S", text, re.MULTILINE), option
+        assert re.search(rf"^\s+(--[\w-]+, )?{option}\b.*\S", text, re.MULTILINE), option
     for name in ENV_NAMES:
         assert name in text, name
     assert "exit codes" in text
