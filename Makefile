@@ -30,8 +30,8 @@ prereqs: ## install/start what tests and demo need (Docker engine, debootstrap)
 	@scripts/prereqs.sh
 
 images: prereqs ## build the systemd Debian images (bookworm, trixie) if missing
-	@scripts/build-image.sh bookworm
-	@scripts/build-image.sh trixie
+	@scripts/build-image.sh bookworm & b=$$!; scripts/build-image.sh trixie & t=$$!; \
+	rc=0; wait $$b || rc=1; wait $$t || rc=1; exit $$rc
 
 lint: venv ## ruff, yamllint, ansible-lint (production profile)
 	$(BIN)/ruff check .
