@@ -113,8 +113,8 @@ class WriteError(TicketsError):
 # --------------------------------------------------------------------------
 
 
-def bad_ticket(index: int, ticket: Any) -> DataError:
-    """Describe why the ticket at ``index`` is not a valid ticket."""
+def bad_ticket(index: int, ticket: Any) -> DataError | None:
+    """Why the ticket at ``index`` is not a valid ticket (None if it is)."""
     where = f"ticket at index {index}"
     if not isinstance(ticket, dict):
         return DataError(f"{where} is not a JSON object")
@@ -127,7 +127,7 @@ def bad_ticket(index: int, ticket: Any) -> DataError:
     for field in ("category", "status"):
         if not isinstance(ticket[field], str):
             return DataError(f"{where}: {field!r} must be a string")
-    return DataError(f"{where} is invalid")  # pragma: no cover - not reached
+    return None
 
 
 _ID, _CATEGORY, _STATUS = itemgetter("id"), itemgetter("category"), itemgetter("status")
@@ -168,11 +168,8 @@ class Tally:
         return unresolved
 
     def _first_bad(self, batch: list[Any]) -> DataError:
-        for offset, ticket in enumerate(batch):
-            error = bad_ticket(self.seen + offset, ticket)
-            if str(error) != f"ticket at index {self.seen + offset} is invalid":
-                return error
-        return DataError("invalid ticket")  # pragma: no cover - not reached
+        errors = (bad_ticket(self.seen + offset, t) for offset, t in enumerate(batch))
+        return next(filter(None, errors), DataError("invalid ticket"))
 
 
 def summarize(tickets: list[Any], open_statuses: Iterable[str] = ("open",)) -> dict[str, Any]:
@@ -285,7 +282,8 @@ class ReportWriter:
             ) from None
         try:
             path = self._link_unique(stem)
-            os.unlink(self.tmp_path)
+            with contextlib.suppress(FileNotFoundError):  # gone if it was renamed
+                os.unlink(self.tmp_path)
             fsync_dir(self.log_dir)
         except OSError as exc:
             raise WriteError(
@@ -313,7 +311,6 @@ class ReportWriter:
                 except FileExistsError:
                     continue
                 os.replace(self.tmp_path, path)
-                os.close(os.open(self.tmp_path, os.O_WRONLY | os.O_CREAT, 0o600))
                 return path
         raise OSError(errno.EEXIST, f"no free name for {stem!r}")
 
