@@ -53,7 +53,7 @@ test: lint pytest molecule test-demo ## everything CI runs
 bench: venv ## benchmark: 1e5 and 1e6 tickets against the naive implementation
 	$(BIN)/python bench/bench.py
 
-demo: venv prereqs ## deploy to a local container (SCHEDULER=systemd|cron) and show the report
+demo: venv ## deploy to a local container (SCHEDULER=systemd|cron) and show the report
 	@scripts/demo.sh "$(SCHEDULER)"
 
 demo-clean: ## remove the demo container
