@@ -25,6 +25,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from itertools import compress
 from operator import itemgetter
@@ -150,13 +151,13 @@ class Tally:
 
     def add(self, batch: list[Any]) -> list[dict[str, Any]]:
         try:
-            ids = list(map(_ID, batch))
+            ids_ok = _ID_TYPES.issuperset(map(type, map(_ID, batch)))
             categories = list(map(_CATEGORY, batch))
             statuses = list(map(_STATUS, batch))
         except (KeyError, TypeError, IndexError):
             raise self._first_bad(batch) from None
         if not (
-            _ID_TYPES.issuperset(map(type, ids))
+            ids_ok
             and _STR.issuperset(map(type, categories))
             and _STR.issuperset(map(type, statuses))
         ):
@@ -209,14 +210,21 @@ FLOATS = FloatWatch()
 DECODER = msgspec.json.Decoder(float_hook=FLOATS)
 
 
-def encode_tickets(tickets: list[dict[str, Any]]) -> bytes:
+# Tickets nested three deep, as in {"open": {"tickets": [...]}}, come out of
+# msgspec.json.format already indented for the report, between these two.
+_NESTED_HEAD = b"[\n    [\n        [\n"
+_NESTED_TAIL = b"\n        ]\n    ]\n]"
+
+
+def encode_tickets(tickets: list[dict[str, Any]]) -> memoryview:
     """Tickets as json.dump(indent=4) writes them inside {"open": {"tickets": [...]}}."""
+    nested = [[tickets]]
     if FLOATS.seen:
-        compact = json.dumps(tickets, ensure_ascii=False).encode()
+        compact = json.dumps(nested, ensure_ascii=False).encode()
     else:
-        compact = msgspec.json.encode(tickets)
-    pretty = msgspec.json.format(compact, indent=4)  # b"[\n    {...},\n    {...}\n]"
-    return b"        " + pretty[2:-2].replace(b"\n", b"\n        ")
+        compact = msgspec.json.encode(nested)
+    pretty = msgspec.json.format(compact, indent=4)
+    return memoryview(pretty)[len(_NESTED_HEAD) : -len(_NESTED_TAIL)]
 
 
 class ReportWriter:
@@ -226,6 +234,9 @@ class ReportWriter:
     has, so a report is never partial and never replaces another one;
     ``discard`` removes it.  The console lines of the unresolved tickets are
     spooled on the side, since their count is printed before them.
+
+    Writes run in a background thread, one at a time and in order, so that
+    the disk works while the next part of the list is parsed.
     """
 
     def __init__(self, log_dir: str) -> None:
@@ -243,11 +254,21 @@ class ReportWriter:
         self.file: IO[bytes] = open(fd, "wb")  # noqa: SIM115 - closed in publish/discard
         self.console = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
         self.first = True
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-writer")
+        self._pending: Future[int] | None = None
         self._write(b'{\n    "open": {\n        "tickets": [')
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes | memoryview) -> None:
+        self._wait()
+        self._pending = self._writer.submit(self.file.write, data)
+
+    def _wait(self) -> None:
+        """Wait for the previous write; raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
         try:
-            self.file.write(data)
+            pending.result()
         except OSError as exc:
             raise WriteError(
                 f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}"
@@ -257,7 +278,8 @@ class ReportWriter:
         """Append unresolved tickets to both outputs."""
         if not tickets:
             return
-        self._write((b"\n" if self.first else b",\n") + encode_tickets(tickets))
+        self._write(b"\n" if self.first else b",\n")
+        self._write(encode_tickets(tickets))
         self.first = False
         lines = [f"  - id: {t['id']}  category: {t['category']}\n" for t in tickets]
         self.console.write("".join(lines).encode())
@@ -272,6 +294,8 @@ class ReportWriter:
             + "\n}"
         )
         self._write(tail.encode())
+        self._wait()
+        self._writer.shutdown()
         try:
             self.file.flush()
             os.fsync(self.file.fileno())
@@ -316,6 +340,9 @@ class ReportWriter:
 
     def discard(self) -> None:
         """Remove the temporary file (after a failure)."""
+        with contextlib.suppress(WriteError):
+            self._wait()
+        self._writer.shutdown()
         with contextlib.suppress(OSError):
             self.file.close()
         with contextlib.suppress(OSError):
@@ -433,18 +460,19 @@ def ticket_batches(chunks: Iterator[bytes]) -> Iterator[list[Any]]:
     if not stripped:
         raise DataError("the response is empty: expected a JSON list of tickets")
     start = stripped[:1]
+    # From here on the buffer starts with the "[" of the ticket list.
     if start == b"[":
-        opening = b"["
-        del buffer[: buffer.index(b"[") + 1]
+        opening = b""
+        del buffer[: buffer.index(b"[")]
     elif start == b"{":
-        opening = b'{"tickets":['
+        opening = b'{"tickets":'
         found = _find_tickets_list(buffer, chunks)
         if found < 0:  # tickets are not near the start: parse the body whole
             for chunk in chunks:
                 buffer += chunk
             yield from _batches_of(_tickets_of(decode(bytes(buffer))))
             return
-        del buffer[:found]
+        del buffer[: found - 1]
     elif start in b'"-0123456789tfn':
         raise DataError(
             "wrong shape: expected a list of tickets or an object with a 'tickets' list"
@@ -458,18 +486,25 @@ def ticket_batches(chunks: Iterator[bytes]) -> Iterator[list[Any]]:
         if len(buffer) < try_at:
             continue
         for end, rest in _cuts(buffer):
+            # Parse "[" ... "}]" in place: the byte after the cut becomes "]".
+            after_cut = buffer[end]
+            buffer[end] = 0x5D  # "]"
             try:
-                batch = DECODER.decode(b"[" + buffer[:end] + b"]")
+                with memoryview(buffer) as view:
+                    batch = DECODER.decode(view[: end + 1])
             except msgspec.DecodeError:
                 continue  # not between two tickets (or bad JSON)
-            del buffer[:rest]
+            finally:
+                buffer[end] = after_cut
+            buffer[rest - 1] = 0x5B  # "[": the next part starts the list again
+            del buffer[: rest - 1]
             try_at = BATCH_BYTES
             yield batch
             break
         else:  # no cut worked: wait for more (or the end, which reports bad JSON)
             try_at = 2 * len(buffer)
-    last = decode(opening + bytes(buffer))
-    yield _tickets_of(last) if opening != b"[" else last
+    last = decode(opening + buffer)
+    yield _tickets_of(last) if opening else last
 
 
 def _cuts(buffer: bytearray, tries: int = 4) -> Iterator[tuple[int, int]]:
