@@ -48,7 +48,7 @@ molecule: venv images ## every Molecule scenario of the role
 test-demo: venv images ## make demo, twice, then demo-clean, checked
 	$(BIN)/pytest tests/demo
 
-test: lint pytest molecule test-demo ## everything CI runs
+test: prereqs lint pytest molecule test-demo ## everything CI runs (prerequisites first)
 
 bench: venv ## benchmark: 1e5 and 1e6 tickets against the naive implementation
 	$(BIN)/python bench/bench.py
