@@ -262,6 +262,9 @@ class ReportWriter:
         self._wait()
         self._pending = self._writer.submit(self.file.write, data)
 
+    def _write_error(self, exc: OSError) -> WriteError:
+        return WriteError(f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}")
+
     def _wait(self) -> None:
         """Wait for the previous write; raise its error."""
         pending, self._pending = self._pending, None
@@ -270,9 +273,7 @@ class ReportWriter:
         try:
             pending.result()
         except OSError as exc:
-            raise WriteError(
-                f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}"
-            ) from None
+            raise self._write_error(exc) from None
 
     def add_open(self, tickets: list[dict[str, Any]]) -> None:
         """Append unresolved tickets to both outputs."""
@@ -301,9 +302,7 @@ class ReportWriter:
             os.fsync(self.file.fileno())
             self.file.close()
         except OSError as exc:
-            raise WriteError(
-                f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}"
-            ) from None
+            raise self._write_error(exc) from None
         try:
             path = self._link_unique(stem)
             with contextlib.suppress(FileNotFoundError):  # gone if it was renamed
