@@ -1,7 +1,7 @@
 """Shared fixtures: run the real mock ticket API (files/mock_api.py) as a subprocess,
 a recording HTTP server, log directories with reports already in them, tmpfs mounts.
 
-files/ is put on sys.path, so tests can `import tickets` (files/tickets.py).
+files/ is put on sys.path, so tests can import ticketslib (the modules of files/tickets.py).
 
     def test_something(mock_api):
         api = mock_api("--seed", "42")        # extra CLI args; --port 0 is implied

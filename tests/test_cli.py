@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import tickets
 from conftest import MockApi
 from support import (
     REFERENCE,
@@ -34,6 +33,7 @@ from support import (
     temp_files,
     write_json,
 )
+from ticketslib import cli
 
 if TYPE_CHECKING:
     from conftest import MockApiFactory, RecordingServer
@@ -88,7 +88,7 @@ def test_help_documents_every_option_env_variable_and_exit_code() -> None:
     text = result.stdout
     parser_options = {
         option
-        for action in tickets.build_parser()._actions
+        for action in cli.build_parser()._actions
         for option in action.option_strings
         if option.startswith("--") and option != "--help"
     }

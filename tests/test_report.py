@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import tickets
 from support import (
     REFERENCE,
     big_tricky_tickets,
@@ -21,12 +20,14 @@ from support import (
     report_bytes,
     reports,
 )
+from ticketslib import cli, fetch, parse
+from ticketslib.errors import DataError
 
 # -- summarize on the reference list ---------------------------------------------
 
 
 def test_reference_list() -> None:
-    report = tickets.summarize(REFERENCE)
+    report = parse.summarize(REFERENCE)
     assert report == {
         "open": {"tickets": [REFERENCE[0], REFERENCE[2], REFERENCE[3], REFERENCE[4]], "count": 4},
         "by_category": {"customer_service": 3, "technical": 2},
@@ -43,7 +44,7 @@ def test_categories_in_first_seen_order_over_all_tickets() -> None:
         {"id": 4, "category": "customer_service", "status": "closed"},
         {"id": 5, "category": "billing", "status": "closed"},
     ]
-    report = tickets.summarize(data)
+    report = parse.summarize(data)
     assert list(report["by_category"].items()) == [
         ("technical", 2),
         ("billing", 2),
@@ -64,14 +65,14 @@ def test_categories_in_first_seen_order_over_all_tickets() -> None:
     ],
 )
 def test_custom_open_statuses(statuses: list[str], ids: list[int]) -> None:
-    report = tickets.summarize(REFERENCE, statuses)
+    report = parse.summarize(REFERENCE, statuses)
     assert [t["id"] for t in report["open"]["tickets"]] == ids
     assert report["open"]["count"] == len(ids)
     assert report["by_category"] == {"customer_service": 3, "technical": 2}
 
 
 def test_empty_list() -> None:
-    assert tickets.summarize([]) == {"open": {"tickets": [], "count": 0}, "by_category": {}}
+    assert parse.summarize([]) == {"open": {"tickets": [], "count": 0}, "by_category": {}}
 
 
 def test_other_fields_are_kept_as_they_are() -> None:
@@ -82,7 +83,7 @@ def test_other_fields_are_kept_as_they_are() -> None:
         "category": "технический",
         "flag": False,
     }
-    report = tickets.summarize([ticket])
+    report = parse.summarize([ticket])
     assert report["open"]["tickets"] == [ticket]
     assert list(report["open"]["tickets"][0]) == ["status", "id", "nested", "category", "flag"]
 
@@ -129,23 +130,21 @@ GOOD = {"id": 1, "category": "c", "status": "open"}
     ],
 )
 def test_bad_ticket_names_index_and_field(bad: Any, message: str) -> None:
-    with pytest.raises(tickets.DataError) as caught:
-        tickets.summarize([GOOD, GOOD, bad, {"id": 4}])
+    with pytest.raises(DataError) as caught:
+        parse.summarize([GOOD, GOOD, bad, {"id": 4}])
     assert str(caught.value) == message
 
 
 def test_first_bad_ticket_is_named() -> None:
     data = [GOOD, {"id": 2, "category": 3, "status": "open"}, {"id": 3}]
-    with pytest.raises(
-        tickets.DataError, match=r"^ticket at index 1: 'category' must be a string$"
-    ):
-        tickets.summarize(data)
+    with pytest.raises(DataError, match=r"^ticket at index 1: 'category' must be a string$"):
+        parse.summarize(data)
 
 
 def test_bad_ticket_index_counts_earlier_batches() -> None:
-    tally = tickets.Tally(["open"])
+    tally = parse.Tally(["open"])
     assert tally.add([GOOD, GOOD, GOOD]) == [GOOD, GOOD, GOOD]
-    with pytest.raises(tickets.DataError, match=r"^ticket at index 4 has no 'status' field$"):
+    with pytest.raises(DataError, match=r"^ticket at index 4 has no 'status' field$"):
         tally.add([GOOD, {"id": 5, "category": "c"}])
 
 
@@ -161,7 +160,7 @@ def chunked(data: bytes, rng: random.Random, largest: int) -> Iterator[bytes]:
 
 
 def parse_all(data: bytes, rng: random.Random, largest_chunk: int) -> list[list[Any]]:
-    return list(tickets.ticket_batches(chunked(data, rng, largest_chunk)))
+    return list(parse.ticket_batches(chunked(data, rng, largest_chunk)))
 
 
 def canonical(value: Any) -> str:
@@ -174,8 +173,8 @@ def small_parts(monkeypatch: pytest.MonkeyPatch) -> Callable[[int, int], None]:
     """Make the parser cut after a few bytes (and look for "tickets" in a few bytes)."""
 
     def configure(batch_bytes: int, head_bytes: int) -> None:
-        monkeypatch.setattr(tickets, "BATCH_BYTES", batch_bytes)
-        monkeypatch.setattr(tickets, "HEAD_BYTES", head_bytes)
+        monkeypatch.setattr(parse, "BATCH_BYTES", batch_bytes)
+        monkeypatch.setattr(parse, "HEAD_BYTES", head_bytes)
 
     return configure
 
@@ -240,8 +239,8 @@ def test_parser_default_sizes_several_parts_for_3_mib() -> None:
     for document in (data, {"count": 5, "tickets": data, "next": None}):
         body = json.dumps(document, ensure_ascii=False).encode()
         assert len(body) > 3 * 1024 * 1024
-        reads = (body[i : i + tickets.CHUNK_SIZE] for i in range(0, len(body), tickets.CHUNK_SIZE))
-        batches = list(tickets.ticket_batches(reads))
+        reads = (body[i : i + parse.CHUNK_SIZE] for i in range(0, len(body), parse.CHUNK_SIZE))
+        batches = list(parse.ticket_batches(reads))
         assert len(batches) >= 3
         assert canonical([t for batch in batches for t in batch]) == canonical(data)
 
@@ -264,15 +263,15 @@ def test_parser_default_sizes_several_parts_for_3_mib() -> None:
     ],
 )
 def test_parser_rejects_bad_documents(data: bytes, message: str) -> None:
-    with pytest.raises(tickets.DataError, match=message):
-        list(tickets.ticket_batches(iter([data])))
+    with pytest.raises(DataError, match=message):
+        list(parse.ticket_batches(iter([data])))
 
 
 def test_parser_rejects_garbage_after_many_parts(small_parts: Callable[[int, int], None]) -> None:
     small_parts(64, 1 << 20)
     body = json.dumps([GOOD] * 100).encode()[:-1] + b", {"
-    with pytest.raises(tickets.DataError, match="not valid JSON"):
-        list(tickets.ticket_batches(chunked(body, random.Random(2), 30)))
+    with pytest.raises(DataError, match="not valid JSON"):
+        list(parse.ticket_batches(chunked(body, random.Random(2), 30)))
 
 
 # -- main() in process on 200 random --input files ---------------------------------
@@ -282,16 +281,16 @@ def test_parser_rejects_garbage_after_many_parts(small_parts: Callable[[int, int
 def run_main(
     monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> Callable[..., tuple[int, bytes, bytes]]:
-    """Call tickets.main(args) as a fresh process would: no TICKETS_* variables."""
+    """Call cli.main(args) as a fresh process would: no TICKETS_* variables."""
     for name in list(os.environ):
         if name.startswith("TICKETS_") or name == "NO_COLOR":
             monkeypatch.delenv(name)
 
     def run(*args: str | Path) -> tuple[int, bytes, bytes]:
-        monkeypatch.setattr(tickets.FLOATS, "seen", False)  # state of a new process
+        monkeypatch.setattr(parse.FLOATS, "seen", False)  # state of a new process
         handler = signal.getsignal(signal.SIGTERM)
         try:
-            code = tickets.main([str(arg) for arg in args])
+            code = cli.main([str(arg) for arg in args])
         finally:
             signal.signal(signal.SIGTERM, handler)
         out, err = capsysbinary.readouterr()
@@ -312,7 +311,7 @@ def test_report_file_matches_json_module_on_random_inputs(
         # Half the cases with the real sizes, half cut into tiny parts.
         if case % 2:
             small_parts(rng.choice([1, 32, 200]), rng.choice([8, 1 << 20]))
-            monkeypatch.setattr(tickets, "CHUNK_SIZE", rng.choice([1, 5, 64]))
+            monkeypatch.setattr(fetch, "CHUNK_SIZE", rng.choice([1, 5, 64]))
         else:
             monkeypatch.undo()
         source = tmp_path / f"in-{case}.json"

@@ -1,0 +1,1 @@
+"""The tickets report tool's modules; files/tickets.py is the entry point."""

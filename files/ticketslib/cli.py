@@ -1,0 +1,290 @@
+"""The command line: options (flags and TICKETS_* environment), a run, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import signal
+import sys
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import shortuuid
+
+from .errors import EXIT_CODES_HELP, EXIT_OK, TicketsError, UsageError, describe_os_error
+from .fetch import open_api, open_input, redact
+from .output import LABELS, TIMESTAMP_FORMAT, ReportWriter, print_report, prune
+from .parse import Tally, capped, ticket_batches
+
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value if value else default
+
+
+def env_flag(name: str) -> bool:
+    value = (env(name) or "false").lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise UsageError(f"{name}={value!r}: expected true or false")
+
+
+def http_url(value: str) -> str:
+    parts = urlsplit(value)
+    # Shown only without credentials (user:password@ looks like scheme:...).
+    shown = f": {value!r}" if "@" not in value else f": {redact(value)!r}" if "//" in value else ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) URL{shown}")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bad port in URL{shown}") from None
+    return value
+
+
+def positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return number
+
+
+def non_negative_int(value: str) -> int:
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return int(value)
+
+
+def byte_size(value: str) -> int:
+    match = re.fullmatch(r"\s*(\d+)\s*([KMG]i?B?|B)?\s*", value, re.IGNORECASE)
+    if not match or int(match.group(1)) == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a size like 1048576, 512K, 256M or 1G, got {value!r}"
+        )
+    unit = (match.group(2) or "B")[0].upper()
+    return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tickets.py",
+        description=(
+            "Fetch a helpdesk's tickets, print a report (unresolved tickets; tickets per "
+            "category) and save it as JSON under a unique name in the log directory. "
+            "Every option can also be set by the environment variable named in its help."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--api",
+        metavar="URL",
+        type=http_url,
+        help='ticket API to GET: it answers a JSON list of tickets or {"tickets": [...]} '
+        "(env TICKETS_API_URL)",
+    )
+    source.add_argument(
+        "--input",
+        metavar="PATH",
+        help="read the ticket list from a file instead, '-' for stdin (env TICKETS_INPUT)",
+    )
+    parser.add_argument(
+        "--log",
+        metavar="DIR",
+        default=env("TICKETS_LOG_DIR", "logs"),
+        help="directory for the JSON reports, created when missing (env TICKETS_LOG_DIR; "
+        "default: ./logs)",
+    )
+    parser.add_argument(
+        "--uuid",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="name the report with a short UUID instead of the UTC time of the fetch "
+        "'YY-MM-DD HH-MM-SS.json' (env TICKETS_USE_UUID=true)",
+    )
+    parser.add_argument(
+        "--keep",
+        metavar="N",
+        type=non_negative_int,
+        default=env("TICKETS_KEEP", "0"),
+        help="keep only the newest N reports this tool wrote in DIR; other files are never "
+        "touched; 0 keeps all (env TICKETS_KEEP; default: 0)",
+    )
+    parser.add_argument(
+        "--open-status",
+        metavar="STATUS",
+        action="append",
+        help="a status that counts as unresolved; repeat for several (env "
+        "TICKETS_OPEN_STATUSES, comma-separated; default: open)",
+    )
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=positive_float,
+        default=env("TICKETS_TIMEOUT", "10"),
+        help="connect and read timeout (env TICKETS_TIMEOUT; default: 10)",
+    )
+    parser.add_argument(
+        "--retries",
+        metavar="N",
+        type=non_negative_int,
+        default=env("TICKETS_RETRIES", "3"),
+        help="retries with exponential backoff on connection errors, 429 and 5xx "
+        "(env TICKETS_RETRIES; default: 3)",
+    )
+    parser.add_argument(
+        "--max-bytes",
+        metavar="SIZE",
+        type=byte_size,
+        default=env("TICKETS_MAX_BYTES", str(DEFAULT_MAX_BYTES)),
+        help="refuse a response larger than SIZE (e.g. 512K, 256M, 1G; env "
+        "TICKETS_MAX_BYTES; default: 256M)",
+    )
+    parser.add_argument(
+        "--token-file",
+        metavar="PATH",
+        default=env("TICKETS_TOKEN_FILE"),
+        help="file holding a bearer token for the API (env TICKETS_TOKEN_FILE; or the token "
+        "itself in TICKETS_API_TOKEN); the token is never printed",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=sorted(LABELS),
+        default=env("TICKETS_LANG", "ru"),
+        help="language of the console report (env TICKETS_LANG; default: ru)",
+    )
+    return parser
+
+
+class Options(argparse.Namespace):
+    api: str | None
+    input: str | None
+    log: str
+    uuid: bool | None
+    keep: int
+    open_status: list[str] | None
+    timeout: float
+    retries: int
+    max_bytes: int
+    token_file: str | None
+    lang: str
+
+
+# Visible ASCII: what an Authorization header can carry.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+
+
+def read_token(options: Options) -> str | None:
+    if options.token_file:
+        try:
+            with open(options.token_file, encoding="utf-8") as handle:
+                token = handle.read().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = describe_os_error(exc) if isinstance(exc, OSError) else "not UTF-8 text"
+            raise UsageError(f"cannot read token file {options.token_file!r}: {reason}") from None
+        if not token:
+            raise UsageError(f"token file {options.token_file!r} is empty")
+        where = f"the token in {options.token_file!r}"
+    else:
+        token = env("TICKETS_API_TOKEN")
+        where = "TICKETS_API_TOKEN"
+    if token is not None and not _TOKEN.fullmatch(token):
+        # Never echo it: say only what is wrong.
+        raise UsageError(f"{where} has characters not allowed in an HTTP header")
+    return token
+
+
+def parse_options(argv: list[str] | None) -> Options:
+    parser = build_parser()
+    options = parser.parse_args(argv, namespace=Options())
+    try:
+        if options.uuid is None:
+            options.uuid = env_flag("TICKETS_USE_UUID")
+        if options.api is None and options.input is None:
+            options.input = env("TICKETS_INPUT")
+            api = env("TICKETS_API_URL")
+            if api and options.input:
+                raise UsageError("both TICKETS_API_URL and TICKETS_INPUT are set: unset one")
+            if api:
+                options.api = http_url(api)
+    except (UsageError, argparse.ArgumentTypeError) as exc:
+        parser.error(f"{exc}")
+    if not options.api and not options.input:
+        parser.error("no ticket source: give --api URL (or TICKETS_API_URL) or --input PATH")
+    if options.lang not in LABELS:  # argparse does not check a default from the environment
+        parser.error(f"TICKETS_LANG={options.lang!r}: expected one of {', '.join(sorted(LABELS))}")
+    if not options.open_status:
+        statuses = env("TICKETS_OPEN_STATUSES", "open") or "open"
+        options.open_status = [s.strip() for s in statuses.split(",") if s.strip()]
+        if not options.open_status:
+            parser.error("TICKETS_OPEN_STATUSES names no status")
+    return options
+
+
+def run(options: Options) -> int:
+    token = read_token(options)
+    writer = ReportWriter(options.log)  # fail early when DIR is not writable
+    try:
+        fetched_at = datetime.now(timezone.utc)
+        if options.api:
+            chunks = open_api(
+                options.api, options.timeout, options.retries, token, options.max_bytes
+            )
+        else:
+            chunks = open_input(options.input or "-")
+        tally = Tally(options.open_status or ())
+        for batch in ticket_batches(capped(chunks, options.max_bytes)):
+            writer.add_open(tally.add(batch))
+        stem = shortuuid.uuid() if options.uuid else fetched_at.strftime(TIMESTAMP_FORMAT)
+        path = writer.publish(tally.open_count, dict(tally.by_category), stem)
+    except BaseException:
+        writer.discard()
+        raise
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    try:
+        print_report(sys.stdout.buffer, writer, tally, path, options.lang, color)
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); the report is saved all the same.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    finally:
+        writer.console.close()
+    if options.keep:
+        prune(options.log, options.keep)
+    return EXIT_OK
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    options = parse_options(argv)
+    try:
+        return run(options)
+    except TicketsError as exc:
+        print(f"tickets: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tickets: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""Output: the JSON report file (streamed, byte for byte what
+json.dump(indent=4, ensure_ascii=False) writes, saved atomically under a unique
+name), the console report, and pruning old reports."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import re
+import shutil
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import IO, Any
+
+import msgspec
+
+from .errors import WriteError, describe_os_error, warn
+from .parse import CHUNK_SIZE, FLOATS, Tally
+
+TIMESTAMP_FORMAT = "%y-%m-%d %H-%M-%S"
+# Names this tool gives its reports; --keep only ever deletes files that match.
+REPORT_NAME = re.compile(
+    r"(?:\d{2}-\d{2}-\d{2} \d{2}-\d{2}-\d{2}|[2-9A-HJ-NP-Za-km-z]{22})(?:-\d+)?\.json"
+)
+
+LABELS = {
+    "ru": {
+        "title": "📊 Отчёт по тикетам",
+        "open": "Открытые тикеты",
+        "by_category": "Количество тикетов по категориям",
+        "saved": "Отчёт сохранён",
+    },
+    "en": {
+        "title": "📊 Tickets report",
+        "open": "Open tickets",
+        "by_category": "Tickets per category",
+        "saved": "Report saved",
+    },
+}
+
+
+# Tickets nested three deep, as in {"open": {"tickets": [...]}}, come out of
+# msgspec.json.format already indented for the report, between these two.
+_NESTED_HEAD = b"[\n    [\n        [\n"
+_NESTED_TAIL = b"\n        ]\n    ]\n]"
+
+
+def encode_tickets(tickets: list[dict[str, Any]]) -> memoryview:
+    """Tickets as json.dump(indent=4) writes them inside {"open": {"tickets": [...]}}."""
+    nested = [[tickets]]
+    if FLOATS.seen:
+        compact = json.dumps(nested, ensure_ascii=False).encode()
+    else:
+        compact = msgspec.json.encode(nested)
+    pretty = msgspec.json.format(compact, indent=4)
+    return memoryview(pretty)[len(_NESTED_HEAD) : -len(_NESTED_TAIL)]
+
+
+class ReportWriter:
+    """Streams a report into a hidden temporary file in the log directory.
+
+    ``publish`` fsyncs it and hard-links it under a name that no other file
+    has, so a report is never partial and never replaces another one;
+    ``discard`` removes it.  The console lines of the unresolved tickets are
+    spooled on the side, since their count is printed before them.
+
+    Writes run in a background thread, one at a time and in order, so that
+    the disk works while the next part of the list is parsed.
+    """
+
+    def __init__(self, log_dir: str) -> None:
+        self.log_dir = log_dir
+        try:
+            os.makedirs(log_dir, exist_ok=True)
+            fd, self.tmp_path = tempfile.mkstemp(prefix=".tickets-", suffix=".tmp", dir=log_dir)
+        except OSError as exc:
+            raise WriteError(
+                f"cannot write to log directory {log_dir!r}: {describe_os_error(exc)}"
+            ) from None
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        self.file: IO[bytes] = open(fd, "wb")  # noqa: SIM115 - closed in publish/discard
+        self.console = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
+        self.first = True
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-writer")
+        self._pending: Future[int] | None = None
+        self._write(b'{\n    "open": {\n        "tickets": [')
+
+    def _write(self, data: bytes | memoryview) -> None:
+        self._wait()
+        self._pending = self._writer.submit(self.file.write, data)
+
+    def _write_error(self, exc: OSError) -> WriteError:
+        return WriteError(f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}")
+
+    def _wait(self) -> None:
+        """Wait for the previous write; raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            pending.result()
+        except OSError as exc:
+            raise self._write_error(exc) from None
+
+    def add_open(self, tickets: list[dict[str, Any]]) -> None:
+        """Append unresolved tickets to both outputs."""
+        if not tickets:
+            return
+        self._write(b"\n" if self.first else b",\n")
+        self._write(encode_tickets(tickets))
+        self.first = False
+        lines = [f"  - id: {t['id']}  category: {t['category']}\n" for t in tickets]
+        self.console.write("".join(lines).encode())
+
+    def publish(self, open_count: int, by_category: dict[str, int], stem: str) -> str:
+        """Finish the file, make it durable and give it its unique name."""
+        categories = json.dumps(by_category, ensure_ascii=False, indent=4)
+        tail = (
+            ("]" if self.first else "\n        ]")
+            + f',\n        "count": {open_count}\n    }},\n    "by_category": '
+            + categories.replace("\n", "\n    ")
+            + "\n}"
+        )
+        self._write(tail.encode())
+        self._wait()
+        self._writer.shutdown()
+        try:
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
+        except OSError as exc:
+            raise self._write_error(exc) from None
+        try:
+            path = self._link_unique(stem)
+            with contextlib.suppress(FileNotFoundError):  # gone if it was renamed
+                os.unlink(self.tmp_path)
+            fsync_dir(self.log_dir)
+        except OSError as exc:
+            raise WriteError(
+                f"cannot save report in {self.log_dir!r}: {describe_os_error(exc)}"
+            ) from None
+        return path
+
+    def _link_unique(self, stem: str) -> str:
+        """Link the temporary file to STEM.json, or STEM-2.json, ... if taken."""
+        for attempt in range(1, 1000):
+            name = f"{stem}.json" if attempt == 1 else f"{stem}-{attempt}.json"
+            path = os.path.join(self.log_dir, name)
+            try:
+                os.link(self.tmp_path, path)
+                return path
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS):
+                    raise
+                # No hard links on this file system: reserve the name, then
+                # replace the empty reservation by the finished file.
+                try:
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                except FileExistsError:
+                    continue
+                os.replace(self.tmp_path, path)
+                return path
+        raise OSError(errno.EEXIST, f"no free name for {stem!r}")
+
+    def discard(self) -> None:
+        """Remove the temporary file (after a failure)."""
+        with contextlib.suppress(WriteError):
+            self._wait()
+        self._writer.shutdown()
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.tmp_path)
+        self.console.close()
+
+
+def fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def print_report(
+    out: IO[bytes],
+    writer: ReportWriter,
+    tally: Tally,
+    path: str,
+    lang: str,
+    color: bool,
+) -> None:
+    labels = LABELS[lang]
+
+    def heading(text: str) -> str:
+        return f"\033[1m{text}\033[0m" if color else text
+
+    out.write(
+        f"\n{heading(labels['title'])}\n\n{heading(labels['open'])}: {tally.open_count}\n".encode()
+    )
+    writer.console.seek(0)
+    shutil.copyfileobj(writer.console, out, CHUNK_SIZE)
+    lines = [f"\n{heading(labels['by_category'])}:\n"]
+    lines += [f"  - {category}: {count}\n" for category, count in tally.by_category.items()]
+    lines.append(f"\n{labels['saved']}: {path}\n")
+    out.write("".join(lines).encode())
+    out.flush()
+
+
+def prune(log_dir: str, keep: int) -> int:
+    """Delete all but the newest ``keep`` reports this tool wrote in log_dir."""
+    reports = []
+    with os.scandir(log_dir) as entries:
+        for entry in entries:
+            if REPORT_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                reports.append((entry.stat().st_mtime_ns, entry.name))
+    reports.sort(reverse=True)
+    removed = 0
+    for _, name in reports[keep:]:
+        try:
+            os.unlink(os.path.join(log_dir, name))
+            removed += 1
+        except FileNotFoundError:
+            pass  # a concurrent run pruned it already
+        except OSError as exc:
+            warn(f"cannot remove old report {name!r}: {describe_os_error(exc)}")
+    return removed

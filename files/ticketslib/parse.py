@@ -1,0 +1,276 @@
+"""The report logic: validate and count tickets, and parse the ticket list in
+batches as it streams in (memory stays flat however long the list is)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from itertools import compress
+from operator import itemgetter
+from typing import Any
+
+import msgspec
+
+from .errors import DataError, FetchError
+
+CHUNK_SIZE = 256 * 1024  # read size
+BATCH_BYTES = 1024 * 1024  # tickets are parsed about this much at a time
+HEAD_BYTES = 1024 * 1024  # where the "tickets" key of {"tickets": [...]} is looked for
+
+# --------------------------------------------------------------------------
+# The report logic
+# --------------------------------------------------------------------------
+
+
+def bad_ticket(index: int, ticket: Any) -> DataError | None:
+    """Why the ticket at ``index`` is not a valid ticket (None if it is)."""
+    where = f"ticket at index {index}"
+    if not isinstance(ticket, dict):
+        return DataError(f"{where} is not a JSON object")
+    for field in ("id", "category", "status"):
+        if field not in ticket:
+            return DataError(f"{where} has no {field!r} field")
+    ticket_id = ticket["id"]
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, (int, str)):
+        return DataError(f"{where}: 'id' must be a string or an integer")
+    for field in ("category", "status"):
+        if not isinstance(ticket[field], str):
+            return DataError(f"{where}: {field!r} must be a string")
+    return None
+
+
+_ID, _CATEGORY, _STATUS = itemgetter("id"), itemgetter("category"), itemgetter("status")
+_STR = frozenset({str})
+_ID_TYPES = frozenset({int, str})
+
+
+class Tally:
+    """Validates tickets batch by batch and counts them.
+
+    ``by_category`` counts all tickets, categories in first-seen order;
+    ``add`` returns the unresolved tickets of a batch, in input order.
+    """
+
+    def __init__(self, open_statuses: Iterable[str]) -> None:
+        self.open_statuses = frozenset(open_statuses)
+        self.by_category: Counter[str] = Counter()
+        self.open_count = 0
+        self.seen = 0
+
+    def add(self, batch: list[Any]) -> list[dict[str, Any]]:
+        try:
+            ids_ok = _ID_TYPES.issuperset(map(type, map(_ID, batch)))
+            categories = list(map(_CATEGORY, batch))
+            statuses = list(map(_STATUS, batch))
+        except (KeyError, TypeError, IndexError):
+            raise self._first_bad(batch) from None
+        if not (
+            ids_ok
+            and _STR.issuperset(map(type, categories))
+            and _STR.issuperset(map(type, statuses))
+        ):
+            raise self._first_bad(batch)
+        self.by_category.update(categories)
+        self.seen += len(batch)
+        unresolved = list(compress(batch, map(self.open_statuses.__contains__, statuses)))
+        self.open_count += len(unresolved)
+        return unresolved
+
+    def _first_bad(self, batch: list[Any]) -> DataError:
+        errors = (bad_ticket(self.seen + offset, t) for offset, t in enumerate(batch))
+        return next(filter(None, errors), DataError("invalid ticket"))
+
+
+def summarize(tickets: list[Any], open_statuses: Iterable[str] = ("open",)) -> dict[str, Any]:
+    """The report as a plain dict: what the JSON file holds."""
+    tally = Tally(open_statuses)
+    unresolved = tally.add(tickets)
+    return {
+        "open": {"tickets": unresolved, "count": tally.open_count},
+        "by_category": dict(tally.by_category),
+    }
+
+
+class FloatWatch:
+    """msgspec float_hook that notes whether the input holds any float.
+
+    msgspec writes some floats differently from Python (1e-05 as 0.00001), so
+    once a float was read the json module writes the values instead.
+    """
+
+    seen = False
+
+    def __call__(self, text: str) -> float:
+        self.seen = True
+        value = float(text)
+        if not math.isfinite(value):
+            raise DataError(f"a number is out of range: {text[:40]}")
+        return value
+
+
+FLOATS = FloatWatch()
+DECODER = msgspec.json.Decoder(float_hook=FLOATS)
+
+# --------------------------------------------------------------------------
+# Input: the ticket list, parsed in batches as it streams in
+# --------------------------------------------------------------------------
+
+# The start of the ticket list inside {"tickets": [...]} (other keys may come first).
+_TICKETS_KEY = re.compile(rb'"tickets"\s*:\s*\[')
+_WHITESPACE = b" \t\r\n"
+
+
+def decode(data: bytes) -> Any:
+    try:
+        return DECODER.decode(data)
+    except msgspec.DecodeError as exc:
+        detail = re.sub(r"\s*\(byte \d+\)", "", str(exc))
+        raise DataError(f"the response is not valid JSON: {detail}") from None
+
+
+def capped(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
+    """Pass chunks through; fail once more than max_bytes went by."""
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            raise FetchError(
+                f"the response is larger than the limit of {max_bytes} bytes (--max-bytes)"
+            )
+        if chunk:
+            yield chunk
+
+
+def ticket_batches(chunks: Iterator[bytes]) -> Iterator[list[Any]]:
+    """Parse a JSON list of tickets, or {"tickets": [...]}, a batch at a time.
+
+    The list is cut after a ticket's closing brace and parsed by msgspec one
+    part (about BATCH_BYTES) at a time, so memory stays flat.  A part parses
+    only if the cut is really between two tickets (a brace inside a string or
+    a nested object leaves it unterminated); when it does not, the part grows
+    and the cut is tried again later.  The rest is parsed whole at the end,
+    where any syntax error is reported.
+    """
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        if buffer.strip(_WHITESPACE):
+            break
+    if buffer.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
+        del buffer[:3]
+    stripped = bytes(buffer).lstrip(_WHITESPACE)
+    if not stripped:
+        raise DataError("the response is empty: expected a JSON list of tickets")
+    start = stripped[:1]
+    # From here on the buffer starts with the "[" of the ticket list.
+    if start == b"[":
+        opening = b""
+        del buffer[: buffer.index(b"[")]
+    elif start == b"{":
+        opening = b'{"tickets":'
+        found = _find_tickets_list(buffer, chunks)
+        if found < 0:  # tickets are not near the start: parse the body whole
+            for chunk in chunks:
+                buffer += chunk
+            yield from _batches_of(_tickets_of(decode(bytes(buffer))))
+            return
+        del buffer[: found - 1]
+    elif start in b'"-0123456789tfn':
+        raise DataError(
+            "wrong shape: expected a list of tickets or an object with a 'tickets' list"
+        )
+    else:
+        raise DataError(f"the response is not JSON (it starts with {stripped[:20]!r})")
+
+    try_at = BATCH_BYTES
+    for chunk in chunks:
+        buffer += chunk
+        if len(buffer) < try_at:
+            continue
+        for end, rest in _cuts(buffer):
+            # Parse "[" ... "}]" in place: the byte after the cut becomes "]".
+            after_cut = buffer[end]
+            buffer[end] = 0x5D  # "]"
+            try:
+                with memoryview(buffer) as view:
+                    batch = DECODER.decode(view[: end + 1])
+            except msgspec.DecodeError:
+                continue  # not between two tickets (or bad JSON)
+            finally:
+                buffer[end] = after_cut
+            buffer[rest - 1] = 0x5B  # "[": the next part starts the list again
+            del buffer[: rest - 1]
+            try_at = BATCH_BYTES
+            yield batch
+            break
+        else:  # no cut worked: wait for more (or the end, which reports bad JSON)
+            try_at = 2 * len(buffer)
+    last = decode(opening + buffer)
+    yield _tickets_of(last) if opening else last
+
+
+def _cuts(buffer: bytearray, tries: int = 4) -> Iterator[tuple[int, int]]:
+    """The last few places that look like "}, {" between two tickets.
+
+    Yields (end of the first ticket, start of the next one), last first.
+    """
+    comma = len(buffer)
+    while tries:
+        comma = buffer.rfind(b",", 0, comma)
+        if comma < 0:
+            return
+        before, after = comma, comma + 1
+        while before > 0 and buffer[before - 1] in _WHITESPACE:
+            before -= 1
+        while after < len(buffer) and buffer[after] in _WHITESPACE:
+            after += 1
+        if buffer[before - 1 : before] == b"}" and buffer[after : after + 1] == b"{":
+            tries -= 1
+            yield before, after
+
+
+def _find_tickets_list(buffer: bytearray, chunks: Iterator[bytes]) -> int:
+    """Offset just after the '[' of the top-level "tickets" list, or -1.
+
+    Looks in the first HEAD_BYTES only.  A match counts when the text up to it,
+    completed by ']}', is an object whose "tickets" is an empty list: that is
+    proof it is the top-level key and not text inside a string.
+    """
+    position = 0
+    while True:
+        match = _TICKETS_KEY.search(buffer, position)
+        if match:
+            head = bytes(buffer[: match.end()]) + b"]}"
+            try:
+                value = msgspec.json.decode(head)
+            except msgspec.DecodeError:
+                value = None
+            if isinstance(value, dict) and value.get("tickets") == []:
+                return match.end()
+            position = match.start() + 1
+            continue
+        if len(buffer) >= HEAD_BYTES:
+            return -1
+        chunk = next(chunks, b"")
+        if not chunk:
+            return -1
+        buffer += chunk
+
+
+def _tickets_of(document: Any) -> list[Any]:
+    if isinstance(document, list):
+        return document
+    if not isinstance(document, dict) or "tickets" not in document:
+        raise DataError(
+            "wrong shape: expected a list of tickets or an object with a 'tickets' list"
+        )
+    if not isinstance(document["tickets"], list):
+        raise DataError("wrong shape: 'tickets' is not a list")
+    return document["tickets"]
+
+
+def _batches_of(tickets: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(tickets), 5000):
+        yield tickets[start : start + 5000]
