@@ -58,6 +58,12 @@ def encode_tickets(tickets: list[dict[str, Any]]) -> memoryview:
     return memoryview(pretty)[len(_NESTED_HEAD) : -len(_NESTED_TAIL)]
 
 
+def console_lines(tickets: list[dict[str, Any]]) -> bytes:
+    """The console lines of unresolved tickets, as the report prints them."""
+    lines = [f"  - id: {t['id']}  category: {t['category']}\n" for t in tickets]
+    return "".join(lines).encode()
+
+
 class ReportWriter:
     """Streams a report into a hidden temporary file in the log directory.
 
@@ -113,8 +119,7 @@ class ReportWriter:
         self._write(b"\n" if self.first else b",\n")
         self._write(encode_tickets(tickets))
         self.first = False
-        lines = [f"  - id: {t['id']}  category: {t['category']}\n" for t in tickets]
-        self.console.write("".join(lines).encode())
+        self.console.write(console_lines(tickets))
 
     def publish(self, open_count: int, by_category: dict[str, int], stem: str) -> str:
         """Finish the file, make it durable and give it its unique name."""
