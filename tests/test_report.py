@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from support import (
     REFERENCE,
@@ -17,10 +18,11 @@ from support import (
     expected_report,
     open_status_args,
     random_case,
+    random_ticket,
     report_bytes,
     reports,
 )
-from ticketslib import cli, fetch, parse
+from ticketslib import cli, fetch, output, parse
 from ticketslib.errors import DataError
 
 # -- summarize on the reference list ---------------------------------------------
@@ -336,3 +338,93 @@ def test_report_file_matches_json_module_on_random_inputs(
         assert report.read_bytes() == report_bytes(expected, statuses), (case, data)
         count = expected_report(expected, statuses)["open"]["count"]
         assert f"Открытые тикеты: {count}\n".encode() in out
+
+
+# -- the unresolved tickets' JSON text, kept as sent ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "as_sent"),
+    [
+        (b'[{"id": 1, "s": "plain", "n": -12, "big": 123456789012345678901234567890}]', True),
+        (b'[ {"id":1,\n\t"s" : "\\" \\\\ \\n \\r \\t \\b \\f \\u0001 \\u001f"} ]', True),
+        (b'[{"s": "\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x80\xa8 \x7f"}]', True),  # é 😀 U+2028 DEL
+        (b'[{"s": "1.5 2e3 -0 2024-01-05"}]', True),  # inside strings only
+        (b'[{"s": "a: 1.5, b:-0"}]', False),  # looks like numbers: decoded to be sure
+        (b'[{"s": "x", "d": "2024-01-05T10:00:00.5Z", "n": [-1, -0.5e1]}]', False),
+        (b'[{"n": 1.5}]', False),
+        (b'[{"n": [1, 2e3]}]', False),
+        (b'[{"n": 2E3}]', False),
+        (b'[{"n": -0}]', False),
+        (b'[{"n": [-0]}]', False),
+        (b'[{"s": "\\u00e9"}]', False),  # the json module writes "é"
+        (b'[{"s": "\\/"}]', False),
+        (b'[{"s": "\\u001F"}]', False),  # upper-case hex
+        (b'[{"s": "\\u0041"}]', False),
+        (b'[{"s": "\\\\u00e9"}]', True),  # an escaped backslash, then text
+    ],
+)
+def test_written_as_sent(text: bytes, as_sent: bool) -> None:
+    assert output.written_as_sent(text) is as_sent
+
+
+def formatted_as_json_module(text: bytes) -> bool:
+    nested = msgspec.json.format(b"[[" + text + b"]]", indent=4)
+    return nested == json.dumps([[json.loads(text)]], indent=4, ensure_ascii=False).encode()
+
+
+def test_text_written_as_sent_is_what_the_json_module_writes() -> None:
+    # The property the report relies on, on random tickets written in random styles.
+    rng = random.Random(1207)
+    as_sent = fallback = 0
+    for _ in range(3000):
+        tickets = [random_ticket(rng, i) for i in range(rng.randint(0, 4))]
+        style = rng.choice(
+            [
+                {},
+                {"indent": 2},
+                {"indent": "\t"},
+                {"separators": (",", ":")},
+                {"separators": (" , ", " : ")},
+            ]
+        )
+        text = json.dumps(tickets, ensure_ascii=rng.random() < 0.2, **style).encode()
+        if output.written_as_sent(text):
+            assert formatted_as_json_module(text), text
+            as_sent += 1
+        else:
+            fallback += 1
+    assert as_sent > 600 and fallback > 600, (as_sent, fallback)
+
+
+@pytest.mark.parametrize(
+    "text", [b'[{"n": 1E400}]', b'[{"n": 1e5}]', b'[{"n": -0}]', b'[{"s": "\\u00e9"}]']
+)
+def test_text_that_the_json_module_writes_otherwise_is_not_written_as_sent(text: bytes) -> None:
+    assert not formatted_as_json_module(text)
+    assert not output.written_as_sent(text)
+
+
+def test_plain_tickets_are_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fast path: tickets with integers and plain strings are formatted from
+    # their text, never decoded into Python objects.
+    body = json.dumps(
+        [
+            {"id": i, "category": "c", "status": "open" if i % 3 else "closed", "t": "é"}
+            for i in range(9)
+        ],
+        ensure_ascii=False,
+    ).encode()
+    [batch] = parse.ticket_batches(iter([body]))
+    unresolved = parse.Tally(["open"]).add(batch)
+
+    def no_decode(_: bytes) -> None:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(output, "decode", no_decode)
+    text = bytes(output.encode_tickets(unresolved))
+    expected = [t for t in json.loads(body) if t["status"] == "open"]
+    nested = json.dumps([[expected]], indent=4, ensure_ascii=False).encode()
+    head, tail = b"[\n    [\n        [\n", b"\n        ]\n    ]\n]"
+    assert nested.startswith(head) and nested.endswith(tail)
+    assert text == nested[len(head) : -len(tail)]
