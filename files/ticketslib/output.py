@@ -21,6 +21,7 @@ import msgspec
 from .errors import WriteError, describe_os_error, warn
 from .parse import CHUNK_SIZE, FLOATS, Batch, Tally, Ticket, decode
 
+WRITEBACK_BYTES = 8 * 1024 * 1024
 TIMESTAMP_FORMAT = "%y-%m-%d %H-%M-%S"
 # Names this tool gives its reports; --keep only ever deletes files that match.
 REPORT_NAME = re.compile(
@@ -139,12 +140,25 @@ class ReportWriter:
         self.console = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
         self.first = True
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-writer")
-        self._pending: Future[int] | None = None
+        self._pending: Future[None] | None = None
+        self._unsynced = 0
         self._write(b'{\n    "open": {\n        "tickets": [')
 
-    def _write(self, data: bytes | memoryview) -> None:
+    def _write(self, data: bytes | memoryview, console: bytes = b"") -> None:
         self._wait()
-        self._pending = self._writer.submit(self.file.write, data)
+        self._pending = self._writer.submit(self._write_out, data, console)
+
+    def _write_out(self, data: bytes | memoryview, console: bytes) -> None:
+        """(In the writer thread.)  Every few MiB, start writing the file back
+        to disk, so that the fsync at the end has little left to wait for."""
+        self.file.write(data)
+        self.console.write(console)
+        self._unsynced += len(data)
+        if self._unsynced >= WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):
+            self._unsynced = 0
+            self.file.flush()
+            with contextlib.suppress(OSError):  # only a hint to the kernel
+                os.posix_fadvise(self.file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
     def _write_error(self, exc: OSError) -> WriteError:
         return WriteError(f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}")
@@ -164,9 +178,8 @@ class ReportWriter:
         if not tickets.tickets:
             return
         self._write(b"\n" if self.first else b",\n")
-        self._write(encode_tickets(tickets))
+        self._write(encode_tickets(tickets), console_lines(tickets.tickets))
         self.first = False
-        self.console.write(console_lines(tickets.tickets))
 
     def publish(self, open_count: int, by_category: dict[str, int], stem: str) -> str:
         """Finish the file, make it durable and give it its unique name."""
