@@ -12,8 +12,6 @@ import re
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from itertools import chain
-from operator import attrgetter
 from typing import IO
 
 import msgspec
@@ -99,7 +97,6 @@ def encode_tickets(tickets: Batch) -> memoryview:
 
 
 _CONSOLE_LINE = "  - id: %s  category: %s\n"
-_ID_AND_CATEGORY = attrgetter("id", "category")
 
 
 def console_lines(tickets: list[Ticket]) -> bytes:
@@ -108,8 +105,10 @@ def console_lines(tickets: list[Ticket]) -> bytes:
     One format operation for all of them: the line repeated, then filled
     with each ticket's id and category in turn.
     """
-    values = tuple(chain.from_iterable(map(_ID_AND_CATEGORY, tickets)))
-    return ((_CONSOLE_LINE * len(tickets)) % values).encode()
+    values: list[int | str] = [""] * (2 * len(tickets))
+    values[0::2] = [t.id for t in tickets]
+    values[1::2] = [t.category for t in tickets]
+    return ((_CONSOLE_LINE * len(tickets)) % tuple(values)).encode()
 
 
 class ReportWriter:

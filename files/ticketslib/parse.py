@@ -8,7 +8,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import compress
-from operator import attrgetter
 from typing import Any, Union
 
 import msgspec
@@ -86,9 +85,6 @@ class Batch:
         return Batch(tickets, items=list(compress(self.items or (), mask)))
 
 
-_CATEGORY, _STATUS = attrgetter("category"), attrgetter("status")
-
-
 class Tally:
     """Validates tickets batch by batch and counts them.
 
@@ -109,9 +105,11 @@ class Tally:
             except msgspec.ValidationError:
                 raise self._first_bad(batch.items or []) from None
         tickets = batch.tickets
-        self.by_category.update(map(_CATEGORY, tickets))
+        # (List comprehensions: faster than map() with attrgetter on Python 3.11+.)
+        self.by_category.update([t.category for t in tickets])
         self.seen += len(tickets)
-        unresolved = batch.select(list(map(self.open_statuses.__contains__, map(_STATUS, tickets))))
+        open_statuses = self.open_statuses
+        unresolved = batch.select([t.status in open_statuses for t in tickets])
         self.open_count += len(unresolved.tickets or ())
         return unresolved
 
