@@ -301,3 +301,19 @@ def test_usage_error_message_is_last_line(failing: Failing) -> None:
     lines = result.stderr.splitlines()
     assert lines[0].startswith("usage: tickets.py")
     assert re.fullmatch(r"tickets\.py: error: argument --api: .*", lines[-1])
+
+
+@pytest.mark.parametrize("status", ["open", "closed"])
+@pytest.mark.parametrize("where", ["small", "deep in a large input"])
+def test_invalid_utf8(failing: Failing, tmp_path: Path, status: str, where: str) -> None:
+    # A byte that is not UTF-8 in a field the report does not read: the tickets'
+    # text is kept as sent, so it must be checked all the same.
+    bad = b'{"id": 7, "category": "c", "status": "%s", "x": "\xff"}' % status.encode()
+    count = 40000 if where != "small" else 1
+    tickets = [
+        json.dumps({"id": i, "category": "c", "status": "open"}).encode() for i in range(count)
+    ]
+    tickets[count // 2] = bad
+    source = tmp_path / "in.json"
+    source.write_bytes(b"[" + b", ".join(tickets) + b"]")
+    failing.check(failing.run("--input", source), 4, "not valid JSON", "not UTF-8")

@@ -338,3 +338,26 @@ def test_stdin_input(tmp_path: Path) -> None:
     result = run_cli("--input", "-", "--log", tmp_path / "logs", stdin=body)
     assert_ok(result)
     assert only_report(tmp_path / "logs").read_bytes() == report_bytes(REFERENCE)
+
+
+def test_report_file_for_json_written_by_other_tools(tmp_path: Path) -> None:
+    # JSON the json module never writes: other spacing, escapes of plain
+    # characters, exponents, -0; both open and closed tickets in each part.
+    tickets = [
+        b'{ "id" : 1 , "category" : "c" , "status" : "open" , "n" : [ -0 , 1E2 , 2e-3 ] }',
+        b'{"id":2,"category":"\\u0063","status":"open","s":"\\u00e9\\/\\u001F\\u2028"}',
+        b'{"id":3,"category":"c","status":"closed","n":-0.0}',
+        b'{"id":"T-4","category":"c","status":"open","x":{"a":[],"b":{},"c":[{}]},"f":1.0}',
+        b'{"id":5,"category":"c","status":"open","s":"a: 1.5, b: -0","t":"\xc3\xa9"}',
+    ]
+    plain = [b'{"id": 6, "category": "d", "status": "open", "t": "plain \xc3\xa9"}'] * 20000
+    body = b"[\n" + b",\n".join(tickets * 3000 + plain + tickets * 3000) + b"\n]"
+    assert len(body) > 3 * 1024 * 1024  # several parts, some plain
+    source = tmp_path / "in.json"
+    source.write_bytes(body)
+    log = tmp_path / "logs"
+    result = run_cli("--input", source, "--log", log)
+    assert_ok(result)
+    data = json.loads(body)
+    assert only_report(log).read_bytes() == report_bytes(data)
+    assert result.stdout == console_text(expected_report(data), only_report(log))

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from support import (
     REFERENCE,
@@ -17,10 +18,11 @@ from support import (
     expected_report,
     open_status_args,
     random_case,
+    random_ticket,
     report_bytes,
     reports,
 )
-from ticketslib import cli, fetch, parse
+from ticketslib import cli, fetch, output, parse
 from ticketslib.errors import DataError
 
 # -- summarize on the reference list ---------------------------------------------
@@ -143,9 +145,9 @@ def test_first_bad_ticket_is_named() -> None:
 
 def test_bad_ticket_index_counts_earlier_batches() -> None:
     tally = parse.Tally(["open"])
-    assert tally.add([GOOD, GOOD, GOOD]) == [GOOD, GOOD, GOOD]
+    assert tally.add(parse.Batch(items=[GOOD, GOOD, GOOD])).items == [GOOD, GOOD, GOOD]
     with pytest.raises(DataError, match=r"^ticket at index 4 has no 'status' field$"):
-        tally.add([GOOD, {"id": 5, "category": "c"}])
+        tally.add(parse.Batch(items=[GOOD, {"id": 5, "category": "c"}]))
 
 
 # -- the streaming parser: cut into small parts ------------------------------------
@@ -159,8 +161,21 @@ def chunked(data: bytes, rng: random.Random, largest: int) -> Iterator[bytes]:
         position += size
 
 
-def parse_all(data: bytes, rng: random.Random, largest_chunk: int) -> list[list[Any]]:
+def parse_all(data: bytes, rng: random.Random, largest_chunk: int) -> list[parse.Batch]:
     return list(parse.ticket_batches(chunked(data, rng, largest_chunk)))
+
+
+def tickets_of(batches: list[parse.Batch]) -> list[Any]:
+    """The tickets of parsed batches: their text as the json module reads it, or
+    their items; checks that the decoded fields are those of each ticket."""
+    tickets: list[Any] = []
+    for batch in batches:
+        items = batch.items if batch.text is None else json.loads(batch.text)
+        if batch.tickets is not None:
+            fields = [(t.id, t.category, t.status) for t in batch.tickets]
+            assert fields == [(t["id"], t["category"], t["status"]) for t in items]
+        tickets += items
+    return tickets
 
 
 def canonical(value: Any) -> str:
@@ -186,7 +201,7 @@ def test_parser_random_inputs_in_small_parts(small_parts: Callable[[int, int], N
         data, expected, _ = random_case(rng)
         small_parts(rng.choice([1, 16, 64, 300]), rng.choice([4, 64, 1 << 20]))
         batches = parse_all(data, rng, rng.choice([1, 7, 64, 4096]))
-        assert canonical([t for batch in batches for t in batch]) == canonical(expected), data
+        assert canonical(tickets_of(batches)) == canonical(expected), data
         several += len(batches) > 2
     assert several > 50  # the cutting logic really ran
 
@@ -213,7 +228,7 @@ def test_parser_cuts_inside_strings_and_nested_objects(
     for text in (json.dumps(data), json.dumps({"tickets": data}, indent=1)):
         for seed in range(20):
             batches = parse_all(text.encode(), random.Random(seed), 50)
-            assert canonical([t for batch in batches for t in batch]) == canonical(data)
+            assert canonical(tickets_of(batches)) == canonical(data)
             parts += len(batches)
     assert parts > 100  # the parts were cut, not parsed whole
 
@@ -229,8 +244,8 @@ def test_parser_parts_stay_small_with_nested_objects(
     body = json.dumps(data).encode()  # about 1.6 MiB
     small_parts(16 * 1024, 1 << 20)
     batches = parse_all(body, random.Random(5), 4096)
-    assert canonical([t for batch in batches for t in batch]) == canonical(data)
-    largest = max(len(json.dumps(batch)) for batch in batches)
+    assert canonical(tickets_of(batches)) == canonical(data)
+    largest = max(len(json.dumps(tickets_of([batch]))) for batch in batches)
     assert largest <= 4 * 16 * 1024, f"a part of {largest} bytes for 16 KiB parts"
 
 
@@ -242,7 +257,7 @@ def test_parser_default_sizes_several_parts_for_3_mib() -> None:
         reads = (body[i : i + parse.CHUNK_SIZE] for i in range(0, len(body), parse.CHUNK_SIZE))
         batches = list(parse.ticket_batches(reads))
         assert len(batches) >= 3
-        assert canonical([t for batch in batches for t in batch]) == canonical(data)
+        assert canonical(tickets_of(batches)) == canonical(data)
 
 
 @pytest.mark.parametrize(
@@ -323,3 +338,93 @@ def test_report_file_matches_json_module_on_random_inputs(
         assert report.read_bytes() == report_bytes(expected, statuses), (case, data)
         count = expected_report(expected, statuses)["open"]["count"]
         assert f"Открытые тикеты: {count}\n".encode() in out
+
+
+# -- the unresolved tickets' JSON text, kept as sent ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "as_sent"),
+    [
+        (b'[{"id": 1, "s": "plain", "n": -12, "big": 123456789012345678901234567890}]', True),
+        (b'[ {"id":1,\n\t"s" : "\\" \\\\ \\n \\r \\t \\b \\f \\u0001 \\u001f"} ]', True),
+        (b'[{"s": "\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x80\xa8 \x7f"}]', True),  # é 😀 U+2028 DEL
+        (b'[{"s": "1.5 2e3 -0 2024-01-05"}]', True),  # inside strings only
+        (b'[{"s": "a: 1.5, b:-0"}]', False),  # looks like numbers: decoded to be sure
+        (b'[{"s": "x", "d": "2024-01-05T10:00:00.5Z", "n": [-1, -0.5e1]}]', False),
+        (b'[{"n": 1.5}]', False),
+        (b'[{"n": [1, 2e3]}]', False),
+        (b'[{"n": 2E3}]', False),
+        (b'[{"n": -0}]', False),
+        (b'[{"n": [-0]}]', False),
+        (b'[{"s": "\\u00e9"}]', False),  # the json module writes "é"
+        (b'[{"s": "\\/"}]', False),
+        (b'[{"s": "\\u001F"}]', False),  # upper-case hex
+        (b'[{"s": "\\u0041"}]', False),
+        (b'[{"s": "\\\\u00e9"}]', True),  # an escaped backslash, then text
+    ],
+)
+def test_written_as_sent(text: bytes, as_sent: bool) -> None:
+    assert output.written_as_sent(text) is as_sent
+
+
+def formatted_as_json_module(text: bytes) -> bool:
+    nested = msgspec.json.format(b"[[" + text + b"]]", indent=4)
+    return nested == json.dumps([[json.loads(text)]], indent=4, ensure_ascii=False).encode()
+
+
+def test_text_written_as_sent_is_what_the_json_module_writes() -> None:
+    # The property the report relies on, on random tickets written in random styles.
+    rng = random.Random(1207)
+    as_sent = fallback = 0
+    for _ in range(3000):
+        tickets = [random_ticket(rng, i) for i in range(rng.randint(0, 4))]
+        style = rng.choice(
+            [
+                {},
+                {"indent": 2},
+                {"indent": "\t"},
+                {"separators": (",", ":")},
+                {"separators": (" , ", " : ")},
+            ]
+        )
+        text = json.dumps(tickets, ensure_ascii=rng.random() < 0.2, **style).encode()
+        if output.written_as_sent(text):
+            assert formatted_as_json_module(text), text
+            as_sent += 1
+        else:
+            fallback += 1
+    assert as_sent > 600 and fallback > 600, (as_sent, fallback)
+
+
+@pytest.mark.parametrize(
+    "text", [b'[{"n": 1E400}]', b'[{"n": 1e5}]', b'[{"n": -0}]', b'[{"s": "\\u00e9"}]']
+)
+def test_text_that_the_json_module_writes_otherwise_is_not_written_as_sent(text: bytes) -> None:
+    assert not formatted_as_json_module(text)
+    assert not output.written_as_sent(text)
+
+
+def test_plain_tickets_are_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The fast path: tickets with integers and plain strings are formatted from
+    # their text, never decoded into Python objects.
+    body = json.dumps(
+        [
+            {"id": i, "category": "c", "status": "open" if i % 3 else "closed", "t": "é"}
+            for i in range(9)
+        ],
+        ensure_ascii=False,
+    ).encode()
+    [batch] = parse.ticket_batches(iter([body]))
+    unresolved = parse.Tally(["open"]).add(batch)
+
+    def no_decode(_: bytes) -> None:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(output, "decode", no_decode)
+    text = bytes(output.encode_tickets(unresolved))
+    expected = [t for t in json.loads(body) if t["status"] == "open"]
+    nested = json.dumps([[expected]], indent=4, ensure_ascii=False).encode()
+    head, tail = b"[\n    [\n        [\n", b"\n        ]\n    ]\n]"
+    assert nested.startswith(head) and nested.endswith(tail)
+    assert text == nested[len(head) : -len(tail)]

@@ -12,13 +12,14 @@ import re
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import IO, Any
+from typing import IO
 
 import msgspec
 
 from .errors import WriteError, describe_os_error, warn
-from .parse import CHUNK_SIZE, FLOATS, Tally
+from .parse import CHUNK_SIZE, FLOATS, Batch, Tally, Ticket, decode
 
+WRITEBACK_BYTES = 8 * 1024 * 1024
 TIMESTAMP_FORMAT = "%y-%m-%d %H-%M-%S"
 # Names this tool gives its reports; --keep only ever deletes files that match.
 REPORT_NAME = re.compile(
@@ -46,22 +47,68 @@ LABELS = {
 _NESTED_HEAD = b"[\n    [\n        [\n"
 _NESTED_TAIL = b"\n        ]\n    ]\n]"
 
+# Escapes in JSON text that the json module writes the same way (ensure_ascii=False).
+_ESCAPE = re.compile(rb"\\(?:u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_JSON_ESCAPES = frozenset(
+    json.dumps(chr(code), ensure_ascii=False)[1:-1].encode()
+    for code in [*range(0x20), ord('"'), ord("\\")]
+)
+# Digits as "0", what makes a number a float as ".", anything else as " ".
+_FLOAT_MARKS = bytes(
+    ord("0") if byte in b"0123456789" else ord(".") if byte in b".eE" else ord(" ")
+    for byte in range(256)
+)
+# A number that is a float (the json module may write it another way) or -0.
+_FLOAT_OR_MINUS_ZERO = re.compile(rb"[:,\[][ \t\r\n]*(?:-?[0-9]+[.eE]|-0)")
 
-def encode_tickets(tickets: list[dict[str, Any]]) -> memoryview:
-    """Tickets as json.dump(indent=4) writes them inside {"open": {"tickets": [...]}}."""
-    nested = [[tickets]]
-    if FLOATS.seen:
-        compact = json.dumps(nested, ensure_ascii=False).encode()
+
+def written_as_sent(text: bytes) -> bool:
+    """Whether msgspec.json.format(text) is what the json module writes for it.
+
+    True when its strings hold only the escapes the json module writes and
+    its numbers are integers other than -0: then the text differs from
+    json.dumps only by its spacing, which msgspec.json.format sets.  False
+    also for some text that would do (a string holding ": 1.5", say).
+    """
+    if b"\\" in text and not _JSON_ESCAPES.issuperset(_ESCAPE.findall(text)):
+        return False
+    if b"0." in text.translate(_FLOAT_MARKS) or (b"-" in text and b"-0" in text):
+        return not _FLOAT_OR_MINUS_ZERO.search(text)
+    return True
+
+
+def encode_tickets(tickets: Batch) -> memoryview:
+    """Tickets as json.dump(indent=4) writes them inside {"open": {"tickets": [...]}}.
+
+    The text of the list as it was sent, formatted, when that is exact;
+    otherwise the tickets decoded and encoded again.
+    """
+    if tickets.text is not None and written_as_sent(tickets.text):
+        compact = b"[[" + tickets.text + b"]]"
     else:
-        compact = msgspec.json.encode(nested)
+        items = tickets.items if tickets.items is not None else decode(tickets.text or b"[]")
+        nested = [[items]]
+        if FLOATS.seen:
+            compact = json.dumps(nested, ensure_ascii=False).encode()
+        else:
+            compact = msgspec.json.encode(nested)
     pretty = msgspec.json.format(compact, indent=4)
     return memoryview(pretty)[len(_NESTED_HEAD) : -len(_NESTED_TAIL)]
 
 
-def console_lines(tickets: list[dict[str, Any]]) -> bytes:
-    """The console lines of unresolved tickets, as the report prints them."""
-    lines = [f"  - id: {t['id']}  category: {t['category']}\n" for t in tickets]
-    return "".join(lines).encode()
+_CONSOLE_LINE = "  - id: %s  category: %s\n"
+
+
+def console_lines(tickets: list[Ticket]) -> bytes:
+    """The console lines of unresolved tickets, as the report prints them.
+
+    One format operation for all of them: the line repeated, then filled
+    with each ticket's id and category in turn.
+    """
+    values: list[int | str] = [""] * (2 * len(tickets))
+    values[0::2] = [t.id for t in tickets]
+    values[1::2] = [t.category for t in tickets]
+    return ((_CONSOLE_LINE * len(tickets)) % tuple(values)).encode()
 
 
 class ReportWriter:
@@ -92,12 +139,25 @@ class ReportWriter:
         self.console = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
         self.first = True
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-writer")
-        self._pending: Future[int] | None = None
+        self._pending: Future[None] | None = None
+        self._unsynced = 0
         self._write(b'{\n    "open": {\n        "tickets": [')
 
-    def _write(self, data: bytes | memoryview) -> None:
+    def _write(self, data: bytes | memoryview, console: bytes = b"") -> None:
         self._wait()
-        self._pending = self._writer.submit(self.file.write, data)
+        self._pending = self._writer.submit(self._write_out, data, console)
+
+    def _write_out(self, data: bytes | memoryview, console: bytes) -> None:
+        """(In the writer thread.)  Every few MiB, start writing the file back
+        to disk, so that the fsync at the end has little left to wait for."""
+        self.file.write(data)
+        self.console.write(console)
+        self._unsynced += len(data)
+        if self._unsynced >= WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):
+            self._unsynced = 0
+            self.file.flush()
+            with contextlib.suppress(OSError):  # only a hint to the kernel
+                os.posix_fadvise(self.file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
     def _write_error(self, exc: OSError) -> WriteError:
         return WriteError(f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}")
@@ -112,14 +172,13 @@ class ReportWriter:
         except OSError as exc:
             raise self._write_error(exc) from None
 
-    def add_open(self, tickets: list[dict[str, Any]]) -> None:
+    def add_open(self, tickets: Batch) -> None:
         """Append unresolved tickets to both outputs."""
-        if not tickets:
+        if not tickets.tickets:
             return
         self._write(b"\n" if self.first else b",\n")
-        self._write(encode_tickets(tickets))
+        self._write(encode_tickets(tickets), console_lines(tickets.tickets))
         self.first = False
-        self.console.write(console_lines(tickets))
 
     def publish(self, open_count: int, by_category: dict[str, int], stem: str) -> str:
         """Finish the file, make it durable and give it its unique name."""

@@ -8,8 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import compress
-from operator import itemgetter
-from typing import Any
+from typing import Any, Union
 
 import msgspec
 
@@ -41,9 +40,49 @@ def bad_ticket(index: int, ticket: Any) -> DataError | None:
     return None
 
 
-_ID, _CATEGORY, _STATUS = itemgetter("id"), itemgetter("category"), itemgetter("status")
-_STR = frozenset({str})
-_ID_TYPES = frozenset({int, str})
+class Ticket(msgspec.Struct, gc=False):
+    """The three fields the report reads; the decoder skips the others."""
+
+    id: Union[int, str]  # noqa: UP007 - msgspec reads the annotation at run time (3.9)
+    category: str
+    status: str
+
+
+TICKETS = msgspec.json.Decoder(list[Ticket])
+RAW_TICKETS = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+class Batch:
+    """A part of the ticket list.
+
+    ``tickets`` holds the three fields of each ticket (None until validated);
+    the tickets themselves are either ``text``, the JSON list as it was sent
+    (its UTF-8 checked), or ``items``, decoded Python objects.
+    """
+
+    __slots__ = ("items", "text", "tickets")
+
+    def __init__(
+        self,
+        tickets: list[Ticket] | None = None,
+        text: bytes | None = None,
+        items: list[Any] | None = None,
+    ) -> None:
+        self.tickets = tickets
+        self.text = text
+        self.items = items
+
+    def select(self, mask: list[bool]) -> Batch:
+        """The tickets whose mask entry is true, in order."""
+        tickets = list(compress(self.tickets or (), mask))
+        if len(tickets) == len(self.tickets or ()):
+            return self
+        if not tickets:
+            return Batch([], items=[])
+        if self.text is not None:
+            raw = compress(RAW_TICKETS.decode(self.text), mask)
+            return Batch(tickets, text=b"[" + b",".join(raw) + b"]")
+        return Batch(tickets, items=list(compress(self.items or (), mask)))
 
 
 class Tally:
@@ -59,34 +98,30 @@ class Tally:
         self.open_count = 0
         self.seen = 0
 
-    def add(self, batch: list[Any]) -> list[dict[str, Any]]:
-        try:
-            ids_ok = _ID_TYPES.issuperset(map(type, map(_ID, batch)))
-            categories = list(map(_CATEGORY, batch))
-            statuses = list(map(_STATUS, batch))
-        except (KeyError, TypeError, IndexError):
-            raise self._first_bad(batch) from None
-        if not (
-            ids_ok
-            and _STR.issuperset(map(type, categories))
-            and _STR.issuperset(map(type, statuses))
-        ):
-            raise self._first_bad(batch)
-        self.by_category.update(categories)
-        self.seen += len(batch)
-        unresolved = list(compress(batch, map(self.open_statuses.__contains__, statuses)))
-        self.open_count += len(unresolved)
+    def add(self, batch: Batch) -> Batch:
+        if batch.tickets is None:
+            try:
+                batch.tickets = msgspec.convert(batch.items, list[Ticket])
+            except msgspec.ValidationError:
+                raise self._first_bad(batch.items or []) from None
+        tickets = batch.tickets
+        # (List comprehensions: faster than map() with attrgetter on Python 3.11+.)
+        self.by_category.update([t.category for t in tickets])
+        self.seen += len(tickets)
+        open_statuses = self.open_statuses
+        unresolved = batch.select([t.status in open_statuses for t in tickets])
+        self.open_count += len(unresolved.tickets or ())
         return unresolved
 
-    def _first_bad(self, batch: list[Any]) -> DataError:
-        errors = (bad_ticket(self.seen + offset, t) for offset, t in enumerate(batch))
+    def _first_bad(self, items: list[Any]) -> DataError:
+        errors = (bad_ticket(self.seen + offset, t) for offset, t in enumerate(items))
         return next(filter(None, errors), DataError("invalid ticket"))
 
 
 def summarize(tickets: list[Any], open_statuses: Iterable[str] = ("open",)) -> dict[str, Any]:
     """The report as a plain dict: what the JSON file holds."""
     tally = Tally(open_statuses)
-    unresolved = tally.add(tickets)
+    unresolved = tally.add(Batch(items=tickets)).items
     return {
         "open": {"tickets": unresolved, "count": tally.open_count},
         "by_category": dict(tally.by_category),
@@ -128,6 +163,40 @@ def decode(data: bytes) -> Any:
     except msgspec.DecodeError as exc:
         detail = re.sub(r"\s*\(byte \d+\)", "", str(exc))
         raise DataError(f"the response is not valid JSON: {detail}") from None
+    except UnicodeDecodeError:
+        raise _not_utf8() from None
+
+
+def _not_utf8() -> DataError:
+    return DataError("the response is not valid JSON: it is not UTF-8 text")
+
+
+def decode_part(text: bytes) -> Batch | None:
+    """A JSON list of tickets, or None when it is not valid JSON.
+
+    The decoder reads only id, category and status (validated by type) and
+    skips the other fields, so the text is kept for them, its UTF-8 checked.
+    A ticket with a wrong type is left for Tally to name.
+    """
+    try:
+        tickets = TICKETS.decode(text)
+    except UnicodeDecodeError:
+        raise _not_utf8() from None
+    except msgspec.ValidationError:
+        # Found before the end of the text: make sure it is all JSON.
+        try:
+            return Batch(items=DECODER.decode(text))
+        except msgspec.DecodeError:
+            return None
+        except UnicodeDecodeError:
+            raise _not_utf8() from None
+    except msgspec.DecodeError:
+        return None
+    try:
+        str(text, "utf-8")
+    except UnicodeDecodeError:
+        raise _not_utf8() from None
+    return Batch(tickets, text=text)
 
 
 def capped(chunks: Iterable[bytes], max_bytes: int) -> Iterator[bytes]:
@@ -174,7 +243,9 @@ def ticket_batches(chunks: Iterator[bytes]) -> Iterator[list[Any]]:
         if found < 0:  # tickets are not near the start: parse the body whole
             for chunk in chunks:
                 buffer += chunk
-            yield from _batches_of(_tickets_of(decode(bytes(buffer))))
+            tickets = _tickets_of(decode(bytes(buffer)))
+            for start in range(0, len(tickets), 5000):
+                yield Batch(items=tickets[start : start + 5000])
             return
         del buffer[: found - 1]
     elif start in b'"-0123456789tfn':
@@ -190,16 +261,11 @@ def ticket_batches(chunks: Iterator[bytes]) -> Iterator[list[Any]]:
         if len(buffer) < try_at:
             continue
         for end, rest in _cuts(buffer):
-            # Parse "[" ... "}]" in place: the byte after the cut becomes "]".
-            after_cut = buffer[end]
-            buffer[end] = 0x5D  # "]"
-            try:
-                with memoryview(buffer) as view:
-                    batch = DECODER.decode(view[: end + 1])
-            except msgspec.DecodeError:
+            # Parse "[" ... "}]": the byte after the cut becomes "]".
+            with memoryview(buffer) as view:
+                batch = decode_part(b"".join((view[:end], b"]")))
+            if batch is None:
                 continue  # not between two tickets (or bad JSON)
-            finally:
-                buffer[end] = after_cut
             buffer[rest - 1] = 0x5B  # "[": the next part starts the list again
             del buffer[: rest - 1]
             try_at = BATCH_BYTES
@@ -207,8 +273,10 @@ def ticket_batches(chunks: Iterator[bytes]) -> Iterator[list[Any]]:
             break
         else:  # no cut worked: wait for more (or the end, which reports bad JSON)
             try_at = 2 * len(buffer)
-    last = decode(opening + buffer)
-    yield _tickets_of(last) if opening else last
+    if opening:
+        yield Batch(items=_tickets_of(decode(opening + buffer)))
+    else:
+        yield decode_part(bytes(buffer)) or Batch(items=decode(bytes(buffer)))
 
 
 def _cuts(buffer: bytearray, tries: int = 4) -> Iterator[tuple[int, int]]:
@@ -269,8 +337,3 @@ def _tickets_of(document: Any) -> list[Any]:
     if not isinstance(document["tickets"], list):
         raise DataError("wrong shape: 'tickets' is not a list")
     return document["tickets"]
-
-
-def _batches_of(tickets: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(tickets), 5000):
-        yield tickets[start : start + 5000]
