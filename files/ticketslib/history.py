@@ -48,6 +48,8 @@ LABELS = {
         "open": "Открытые",
         "change": "Изм.",
         "trend": "Открытые",
+        "min": "мин",
+        "max": "макс",
         "empty": "Нет отчётов в",
         "category": "Категория",
         "latest": "Последний запуск",
@@ -63,6 +65,8 @@ LABELS = {
         "open": "Unresolved",
         "change": "Change",
         "trend": "Unresolved",
+        "min": "min",
+        "max": "max",
         "empty": "No reports in",
         "category": "Category",
         "latest": "Latest run",
@@ -387,4 +391,7 @@ def print_history(
     for row in rows:
         out.write(line(row, True) + "\n")
     values = [run.open for run in window]
-    out.write(f"\n{labels['trend']}: {sparkline(values)}  (min {min(values)}, max {max(values)})\n")
+    out.write(
+        f"\n{labels['trend']}: {sparkline(values)}  "
+        f"({labels['min']} {min(values)}, {labels['max']} {max(values)})\n"
+    )
