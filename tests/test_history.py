@@ -153,6 +153,9 @@ def test_history_of_an_empty_or_missing_directory(tmp_path: Path) -> None:
     result = run_cli("--history", "--log", tmp_path / "empty", "--lang", "en")
     assert_ok(result)
     assert result.stdout == f"No reports in {tmp_path / 'empty'}\n"
+    page = tmp_path / "empty" / "index.html"
+    assert_ok(run_cli("--html", page, "--log", tmp_path / "empty", "--lang", "en"))
+    assert "No reports yet." in page.read_text()
     result = run_cli("--history", "--log", tmp_path / "nope")
     assert_error(result, 2, "does not exist")
 

@@ -68,7 +68,7 @@ def render(runs: Sequence[Run], lang: str) -> str:
         f"<h1>{title}</h1>",
     ]
     if not runs:
-        parts.append(f'<p class="range">{escape(labels["empty"])}</p></body></html>')
+        parts.append(f'<p class="range">{escape(labels["no_runs"])}</p></body></html>')
         return "\n".join(parts) + "\n"
     span = f"{time_text(runs[0].time)} – {time_text(runs[-1].time)} UTC"
     parts.append(
@@ -120,7 +120,7 @@ def chart(runs: Sequence[Run], labels: dict[str, str]) -> list[str]:
             f'<text x="{xs[tick]}" y="{HEIGHT - 14}" text-anchor="{anchor}">'
             f"{time_text(runs[tick].time)[:16]}</text>"
         )
-    series = [(f"{category}", color(i), category) for i, category in enumerate(names)]
+    series = [(category, color(i), category) for i, category in enumerate(names)]
     for key, stroke, category in [*series, ("total", TOTAL_COLOR, None)]:
         values = [run.by_category.get(category, 0) if category else run.open for run in runs]
         points = " ".join(f"{px},{y(v):.1f}" for px, v in zip(xs, values))
