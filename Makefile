@@ -15,7 +15,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 
-.PHONY: help venv prereqs images lint pytest molecule test-demo test bench demo demo-clean clean
+.PHONY: help venv prereqs chromium images lint pytest molecule test-demo test bench demo demo-clean clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -29,6 +29,9 @@ venv: $(VENV)/.installed ## create .venv from the pinned requirements
 prereqs: ## install/start what tests and demo need (Docker engine, debootstrap)
 	@scripts/prereqs.sh
 
+chromium: ## install Debian's chromium when missing (the HTML page's browser test)
+	@scripts/chromium.sh
+
 images: prereqs ## build the systemd Debian images (bookworm, trixie) if missing
 	@scripts/build-image.sh bookworm & b=$$!; scripts/build-image.sh trixie & t=$$!; \
 	rc=0; wait $$b || rc=1; wait $$t || rc=1; exit $$rc
@@ -39,7 +42,7 @@ lint: venv ## ruff, yamllint, ansible-lint (production profile)
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production --strict
 
-pytest: venv ## unit and end-to-end tests of the script and the mock API
+pytest: venv chromium ## unit and end-to-end tests of the script and the mock API
 	$(BIN)/pytest tests --ignore=tests/demo
 
 molecule: venv images ## every Molecule scenario of the role
@@ -50,8 +53,9 @@ test-demo: venv images ## make demo, twice, then demo-clean, checked
 
 test: prereqs lint pytest molecule test-demo ## everything CI runs (prerequisites first)
 
-bench: venv ## benchmark: 1e5 and 1e6 tickets against the naive implementation
+bench: venv ## benchmarks: 1e5 and 1e6 tickets against the naive implementation; a year of history
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/history.py
 
 demo: venv ## deploy to a local container (SCHEDULER=systemd|cron) and show the report
 	@scripts/demo.sh "$(SCHEDULER)"

@@ -46,6 +46,7 @@ TIMESTAMP_NAME = re.compile(r"(\d{2}-\d{2}-\d{2} \d{2}-\d{2}-\d{2})(?:-(\d+))?\.
 TEMP_GLOB = ".tickets-*.tmp"
 TEMP_NAME = re.compile(r"\.tickets-.*\.tmp")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+HISTORY_RECORD = ".tickets-history.jsonl"  # what --history reads, beside the reports
 
 
 # -- the expected report ---------------------------------------------------------
@@ -222,7 +223,9 @@ def reports(directory: Path) -> list[Path]:
 
 
 def new_files(directory: Path, before: Snapshot) -> list[Path]:
-    return [directory / name for name in snapshot(directory) if name not in before]
+    """Files added since `before`, besides the history record (runs append to it)."""
+    added = [name for name in snapshot(directory) if name not in before]
+    return [directory / name for name in added if name != HISTORY_RECORD]
 
 
 def temp_files(directory: Path) -> list[Path]:

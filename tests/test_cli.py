@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from conftest import MockApi
 from support import (
+    HISTORY_RECORD,
     REFERENCE,
     TIMESTAMP_NAME,
     Result,
@@ -51,6 +52,8 @@ OPTIONS = [
     "--max-bytes",
     "--token-file",
     "--lang",
+    "--history",
+    "--html",
 ]
 ENV_NAMES = [
     "TICKETS_API_URL",
@@ -65,6 +68,7 @@ ENV_NAMES = [
     "TICKETS_TOKEN_FILE",
     "TICKETS_API_TOKEN",
     "TICKETS_LANG",
+    "TICKETS_HTML_FILE",
 ]
 
 
@@ -181,7 +185,7 @@ def test_env_keep(reference_input: Path, log_dir: Path) -> None:
     assert_ok(result)
     after = snapshot(log_dir)
     # Both old reports went, the unrelated files stayed.
-    assert set(after) - set(before) == {only_report(log_dir, before).name}
+    assert set(after) - set(before) == {only_report(log_dir, before).name, HISTORY_RECORD}
     assert set(before) - set(after) == {"25-01-01 00-00-00.json", "NFZmUxbw7gHMTsUbvnv2Nb.json"}
 
 

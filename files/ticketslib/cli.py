@@ -8,14 +8,18 @@ import os
 import re
 import signal
 import sys
+from collections import Counter
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
 import shortuuid
 
+from . import history
 from .errors import EXIT_CODES_HELP, EXIT_OK, TicketsError, UsageError, describe_os_error
 from .fetch import open_api, open_input, redact
+from .html import write_page
 from .output import LABELS, TIMESTAMP_FORMAT, ReportWriter, print_report, prune
 from .parse import Tally, capped, ticket_batches
 
@@ -66,6 +70,12 @@ def positive_float(value: str) -> float:
 def non_negative_int(value: str) -> int:
     if not value.strip().isdigit():
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return int(value)
+
+
+def positive_int(value: str) -> int:
+    if not value.strip().isdigit() or int(value) == 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {value!r}")
     return int(value)
 
 
@@ -168,6 +178,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=env("TICKETS_LANG", "ru"),
         help="language of the console report (env TICKETS_LANG; default: ru)",
     )
+    trend = parser.add_argument_group(
+        "trend view",
+        "Without --api/--input, --history and --html show the reports already in DIR "
+        "and fetch nothing.",
+    )
+    trend.add_argument(
+        "--history",
+        metavar="N",
+        nargs="?",
+        const=history.DEFAULT_RUNS,
+        type=positive_int,
+        help="print the newest N runs (default: 16), oldest first: time, unresolved "
+        "tickets and their change, unresolved per category, and a sparkline",
+    )
+    trend.add_argument(
+        "--html",
+        metavar="FILE",
+        default=env("TICKETS_HTML_FILE"),
+        help="write a self-contained HTML page with the trend chart of every report in DIR "
+        "and the latest run's table; with --api/--input, after the run (env TICKETS_HTML_FILE)",
+    )
     return parser
 
 
@@ -183,6 +214,8 @@ class Options(argparse.Namespace):
     max_bytes: int
     token_file: str | None
     lang: str
+    history: int | None
+    html: str | None
 
 
 # Visible ASCII: what an Authorization header can carry.
@@ -212,6 +245,8 @@ def read_token(options: Options) -> str | None:
 def parse_options(argv: list[str] | None) -> Options:
     parser = build_parser()
     options = parser.parse_args(argv, namespace=Options())
+    if options.history is not None and (options.api or options.input):
+        parser.error("--history shows the saved reports and fetches nothing: drop --api/--input")
     try:
         if options.uuid is None:
             options.uuid = env_flag("TICKETS_USE_UUID")
@@ -224,7 +259,7 @@ def parse_options(argv: list[str] | None) -> Options:
                 options.api = http_url(api)
     except (UsageError, argparse.ArgumentTypeError) as exc:
         parser.error(f"{exc}")
-    if not options.api and not options.input:
+    if not options.api and not options.input and not trend_only(options):
         parser.error("no ticket source: give --api URL (or TICKETS_API_URL) or --input PATH")
     if options.lang not in LABELS:  # argparse does not check a default from the environment
         parser.error(f"TICKETS_LANG={options.lang!r}: expected one of {', '.join(sorted(LABELS))}")
@@ -236,7 +271,27 @@ def parse_options(argv: list[str] | None) -> Options:
     return options
 
 
+def trend_only(options: Options) -> bool:
+    """Show the saved reports only: --history, or --html without a ticket source."""
+    return options.history is not None or bool(
+        options.html and not options.api and not options.input
+    )
+
+
+def show_trend(options: Options) -> int:
+    runs = history.load(options.log)
+    if options.history is not None:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        history.print_history(sys.stdout, runs, options.history, options.log, options.lang, color)
+        sys.stdout.flush()
+    if options.html:
+        write_page(options.html, runs, options.lang)
+    return EXIT_OK
+
+
 def run(options: Options) -> int:
+    if trend_only(options):
+        return show_trend(options)
     token = read_token(options)
     writer = ReportWriter(options.log)  # fail early when DIR is not writable
     try:
@@ -248,13 +303,17 @@ def run(options: Options) -> int:
         else:
             chunks = open_input(options.input or "-")
         tally = Tally(options.open_status or ())
+        open_by_category: Counter[str] = Counter()
         for batch in ticket_batches(capped(chunks, options.max_bytes)):
-            writer.add_open(tally.add(batch))
+            unresolved = tally.add(batch)
+            open_by_category.update(map(itemgetter("category"), unresolved))
+            writer.add_open(unresolved)
         stem = shortuuid.uuid() if options.uuid else fetched_at.strftime(TIMESTAMP_FORMAT)
         path = writer.publish(tally.open_count, dict(tally.by_category), stem)
     except BaseException:
         writer.discard()
         raise
+    history.append(options.log, history.new_run(path, fetched_at, open_by_category))
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     try:
         print_report(sys.stdout.buffer, writer, tally, path, options.lang, color)
@@ -264,8 +323,10 @@ def run(options: Options) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         writer.console.close()
-    if options.keep:
-        prune(options.log, options.keep)
+    if options.keep and prune(options.log, options.keep):
+        history.sync(options.log)
+    if options.html:
+        write_page(options.html, history.load(options.log), options.lang)
     return EXIT_OK
 
 
