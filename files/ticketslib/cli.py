@@ -10,7 +10,6 @@ import signal
 import sys
 from collections import Counter
 from datetime import datetime, timezone
-from operator import itemgetter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -306,7 +305,7 @@ def run(options: Options) -> int:
         open_by_category: Counter[str] = Counter()
         for batch in ticket_batches(capped(chunks, options.max_bytes)):
             unresolved = tally.add(batch)
-            open_by_category.update(map(itemgetter("category"), unresolved))
+            open_by_category.update([t.category for t in unresolved.tickets or ()])
             writer.add_open(unresolved)
         stem = shortuuid.uuid() if options.uuid else fetched_at.strftime(TIMESTAMP_FORMAT)
         path = writer.publish(tally.open_count, dict(tally.by_category), stem)
