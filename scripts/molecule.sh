@@ -75,6 +75,7 @@ refuse() {
 # collection of .venv's ansible package.
 controller() {
     local s=controller v collections
+    trap 'molecule destroy -s controller >/dev/null 2>&1 || true; rm -f "$log" "$log".*' EXIT
     collections=$("$root/.venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[0]))')
     for v in ${TICKETS_ANSIBLE_VERSIONS:-2.15 2.21}; do
         "$root/scripts/ansible-venv.sh" "$v"
