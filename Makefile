@@ -32,9 +32,10 @@ prereqs: ## install/start what tests and demo need (Docker engine, debootstrap)
 chromium: ## install Debian's chromium when missing (the HTML page's browser test)
 	@scripts/chromium.sh
 
-images: prereqs ## build the systemd Debian images (bookworm, trixie) if missing
+images: prereqs ## build the systemd Debian images (bookworm, trixie, bullseye) if missing
 	@scripts/build-image.sh bookworm & b=$$!; scripts/build-image.sh trixie & t=$$!; \
-	rc=0; wait $$b || rc=1; wait $$t || rc=1; exit $$rc
+	scripts/build-image.sh bullseye & o=$$!; \
+	rc=0; wait $$b || rc=1; wait $$t || rc=1; wait $$o || rc=1; exit $$rc
 
 lint: venv ## ruff, yamllint, ansible-lint (production profile)
 	$(BIN)/ruff check .
@@ -63,5 +64,5 @@ demo: venv ## deploy to a local container (SCHEDULER=systemd|cron) and show the 
 demo-clean: ## remove the demo container
 	@scripts/demo.sh --clean
 
-clean: ## remove the venv and local Ansible state
-	rm -rf $(VENV) .ansible
+clean: ## remove the venvs and local Ansible state
+	rm -rf $(VENV) .venv-ansible-* .ansible

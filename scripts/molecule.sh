@@ -9,7 +9,7 @@ export PATH="$root/.venv/bin:$PATH" ANSIBLE_HOME=${ANSIBLE_HOME:-$root/.ansible}
 cd "$root/roles/tickets"
 log=$(mktemp)
 trap 'rm -f "$log" "$log.check"' EXIT
-scenarios=("${@:-default cron lifecycle}")
+scenarios=("${@:-default cron lifecycle refuse controller}")
 read -r -a scenarios <<<"${scenarios[*]}"
 
 step() { echo "molecule: $*"; }
@@ -41,9 +41,55 @@ lifecycle() {
     molecule destroy -s $s
 }
 
+# refuse: preflight stops a Debian 10 host (refuse/prepare.yml) with its
+# message, before anything changed: packages, users, groups and the files
+# under /etc /opt /usr/local /var/lib are the same before and after.
+refuse() {
+    local s=refuse host=${TICKETS_MOLECULE_PREFIX:-tickets}-refuse-bullseye
+    trap 'molecule destroy -s refuse >/dev/null 2>&1 || true; rm -f "$log" "$log".*' EXIT
+    molecule destroy -s $s >/dev/null 2>&1 || true
+    molecule dependency -s $s
+    molecule create -s $s
+    molecule prepare -s $s
+    snapshot() {
+        docker exec "$host" sh -c 'dpkg-query -W; getent passwd; getent group;
+            find /etc /opt /usr/local /var/lib -xdev -path /var/lib/systemd -prune -o -printf "%p %s %m %T@\n" | sort'
+    }
+    snapshot >"$log.before"
+    if molecule converge -s $s 2>&1 | tee "$log"; then
+        step "converge succeeded on a Debian 10 host"; return 1
+    fi
+    # Molecule wraps and colours the output: compare it as one line.
+    sed 's/\x1b\[[0-9;]*m//g; s/^[[:space:]│]*//' "$log" | tr '\n' ' ' | tr -s ' ' |
+        grep -q 'tickets needs Debian 11 or newer or Ubuntu 22.04 or newer (this host is Debian 10.13)' ||
+        { step "converge failed, but not with the preflight's message"; return 1; }
+    snapshot >"$log.after"
+    diff "$log.before" "$log.after" || { step "the refused host was changed (diff above)"; return 1; }
+    molecule destroy -s $s
+}
+
+# controller: the controller matrix. For each ansible-core version (default:
+# the oldest claimed and the newest), scripts/ansible-venv.sh makes
+# .venv-ansible-VERSION; Molecule (from .venv) then runs the scenario with
+# that version's ansible-playbook first on PATH and the community.docker
+# collection of .venv's ansible package.
+controller() {
+    local s=controller v collections
+    trap 'molecule destroy -s controller >/dev/null 2>&1 || true; rm -f "$log" "$log".*' EXIT
+    collections=$("$root/.venv/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(ansible_collections.__path__[0]))')
+    for v in ${TICKETS_ANSIBLE_VERSIONS:-2.15 2.21}; do
+        "$root/scripts/ansible-venv.sh" "$v"
+        step "controller: ansible-core $v ($("$root/.venv-ansible-$v/bin/ansible-playbook" --version | sed -n 1p))"
+        PATH="$root/.venv-ansible-$v/bin:$PATH" ANSIBLE_COLLECTIONS_PATH=$collections molecule test -s $s
+    done
+}
+
 for scenario in "${scenarios[@]}"; do
     start=$SECONDS
     step "scenario $scenario ..."
-    if [ "$scenario" = lifecycle ]; then lifecycle; else molecule test -s "$scenario"; fi
+    case $scenario in
+        lifecycle | refuse | controller) "$scenario" ;;
+        *) molecule test -s "$scenario" ;;
+    esac
     step "scenario $scenario passed in $((SECONDS - start)) s"
 done
