@@ -58,10 +58,35 @@ def encode_tickets(tickets: list[dict[str, Any]]) -> memoryview:
     return memoryview(pretty)[len(_NESTED_HEAD) : -len(_NESTED_TAIL)]
 
 
+# What ticket data must not carry onto a console or into the journal: control
+# characters (C0, DEL, C1), line and paragraph separators, bidi overrides.
+_UNSAFE_REST = r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(rf"[\x00-\x1f{_UNSAFE_REST}]")
+_UNSAFE_BUT_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f{_UNSAFE_REST}]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape(value: object) -> str:
+    """VALUE as one safe console line fragment: unsafe characters escaped
+    Python-style (\\n, \\x1b, \\u2028); other text, backslashes included, as is."""
+    return _UNSAFE.sub(_escape_char, str(value))
+
+
 def console_lines(tickets: list[dict[str, Any]]) -> bytes:
     """The console lines of unresolved tickets, as the report prints them."""
-    lines = [f"  - id: {t['id']}  category: {t['category']}\n" for t in tickets]
-    return "".join(lines).encode()
+    text = "".join([f"  - id: {t['id']}  category: {t['category']}\n" for t in tickets])
+    # Clean data (the common case): one newline per ticket and nothing else unsafe.
+    if text.count("\n") != len(tickets) or _UNSAFE_BUT_NEWLINE.search(text):
+        text = "".join(
+            [f"  - id: {escape(t['id'])}  category: {escape(t['category'])}\n" for t in tickets]
+        )
+    return text.encode()
 
 
 class ReportWriter:
@@ -212,7 +237,7 @@ def print_report(
     writer.console.seek(0)
     shutil.copyfileobj(writer.console, out, CHUNK_SIZE)
     lines = [f"\n{heading(labels['by_category'])}:\n"]
-    lines += [f"  - {category}: {count}\n" for category, count in tally.by_category.items()]
+    lines += [f"  - {escape(category)}: {count}\n" for category, count in tally.by_category.items()]
     lines.append(f"\n{labels['saved']}: {path}\n")
     out.write("".join(lines).encode())
     out.flush()
