@@ -4,13 +4,26 @@ data escaped on the console (the JSON report keeps it exactly)."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import time
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from support import Result, assert_error, assert_ok, expected_report, only_report, run_cli
+from support import (
+    Result,
+    assert_error,
+    assert_ok,
+    expected_report,
+    finish,
+    only_report,
+    run_cli,
+    start_cli,
+    temp_files,
+)
 from ticketslib import output
 
 if TYPE_CHECKING:
@@ -140,3 +153,26 @@ def test_console_lines_unchanged_for_clean_data() -> None:
     tickets = [{"id": 1, "category": "technical"}, {"id": "T-2", "category": 'q"uote\\ é'}]
     expected = '  - id: 1  category: technical\n  - id: T-2  category: q"uote\\ é\n'
     assert output.console_lines(tickets) == expected.encode()
+
+
+# -- the test harness and inherited signal dispositions ------------------------------
+
+
+def test_cli_reacts_to_sigint_even_when_the_tests_ignore_it(tmp_path: Path) -> None:
+    """A shell without job control (`make test &`) starts the tests with SIGINT
+    ignored; the harness still starts tickets.py with SIGINT at its default."""
+    log = tmp_path / "logs"
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        process = start_cli("--input", "-", "--log", log, stdin=subprocess.PIPE)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    deadline = time.monotonic() + 10
+    while not (log.is_dir() and temp_files(log)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert temp_files(log), "the run did not get to reading its input"
+    process.send_signal(signal.SIGINT)
+    result = finish(process, timeout=10)
+    assert result.returncode == 130, result.stderr
+    assert result.stderr == "tickets: interrupted\n"
+    assert list(log.iterdir()) == []
