@@ -60,9 +60,33 @@ def encode_tickets(tickets: list[dict[str, Any]]) -> memoryview:
 
 # What ticket data must not carry onto a console or into the journal: control
 # characters (C0, DEL, C1), line and paragraph separators, bidi overrides.
-_UNSAFE_REST = r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_UNSAFE = re.compile(rf"[\x00-\x1f{_UNSAFE_REST}]")
-_UNSAFE_BUT_NEWLINE = re.compile(rf"[\x00-\x09\x0b-\x1f{_UNSAFE_REST}]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The fast check works on the UTF-8 bytes with printable ASCII and newlines
+# deleted (a C-speed pass): what is left is control bytes or whole multibyte
+# characters, whose lead bytes make these patterns exact.
+_SAFE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+_NON_ASCII = bytes(range(0x80, 0x100))
+# The unsafe non-ASCII characters in UTF-8, by lead bytes.
+_UNSAFE_UTF8 = {
+    b"\xc2": [bytes([0xC2, b]) for b in range(0x80, 0xA0)],
+    b"\xe2\x80": [bytes([0xE2, 0x80, b]) for b in range(0xA8, 0xAF)],
+    b"\xe2\x81": [bytes([0xE2, 0x81, b]) for b in range(0xA6, 0xAA)],
+}
+
+
+def _has_unsafe(data: bytes) -> bool:
+    """Whether UTF-8 DATA holds a character _UNSAFE matches, other than newline."""
+    rest = data.translate(None, _SAFE_ASCII)
+    if not rest:
+        return False
+    if rest.translate(None, _NON_ASCII):
+        return True  # an ASCII control character
+    # Substring searches (C speed): the lead bytes first, then the characters.
+    return any(
+        lead in rest and any(char in rest for char in chars) for lead, chars in _UNSAFE_UTF8.items()
+    )
+
+
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -81,12 +105,14 @@ def escape(value: object) -> str:
 def console_lines(tickets: list[dict[str, Any]]) -> bytes:
     """The console lines of unresolved tickets, as the report prints them."""
     text = "".join([f"  - id: {t['id']}  category: {t['category']}\n" for t in tickets])
+    data = text.encode()
     # Clean data (the common case): one newline per ticket and nothing else unsafe.
-    if text.count("\n") != len(tickets) or _UNSAFE_BUT_NEWLINE.search(text):
+    if text.count("\n") != len(tickets) or _has_unsafe(data):
         text = "".join(
             [f"  - id: {escape(t['id'])}  category: {escape(t['category'])}\n" for t in tickets]
         )
-    return text.encode()
+        data = text.encode()
+    return data
 
 
 class ReportWriter:
