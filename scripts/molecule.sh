@@ -36,9 +36,13 @@ lifecycle() {
             docker exec -d "$container" runuser -u tickets -- /usr/bin/flock --nonblock /run/lock/tickets.lock \
                 /bin/sh -c 'set -a; . /etc/tickets/tickets.env; set +a
                 TICKETS_API_URL="http://127.0.0.1:3000/tickets?delay=8" exec /opt/tickets/venv/bin/python /opt/tickets/tickets.py'
-            sleep 2
-            docker exec "$container" runuser -u tickets -- /usr/bin/flock --nonblock /run/lock/tickets.lock /bin/true &&
-                { step "the slow run did not start"; return 1; }
+            held=false
+            for _ in $(seq 30); do  # until the run holds the lock (slow on a loaded machine)
+                docker exec "$container" runuser -u tickets -- /usr/bin/flock --nonblock /run/lock/tickets.lock \
+                    /bin/true || { held=true; break; }
+                sleep 0.5
+            done
+            $held || { step "the slow run did not start"; return 1; }
         fi
         # --diff: a task that wrote the token without no_log would show it.
         molecule converge -s $s -- --diff 2>&1 | tee "$log"
