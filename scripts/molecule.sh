@@ -46,7 +46,7 @@ lifecycle() {
         fi
         # --diff: a task that wrote the token without no_log would show it.
         molecule converge -s $s -- --diff 2>&1 | tee "$log"
-        if [ "$TICKETS_RUN_ON_DEPLOY" = true ] && ! grep -q 'TASK \[tickets : Run the job once\]' "$log"; then
+        if [ "$TICKETS_RUN_ON_DEPLOY" = true ] && ! grep -qE '(TASK|RUNNING HANDLER) \[tickets : Run the job once\]' "$log"; then
             step "tickets_run_on_deploy did not run the job after the change"; return 1
         fi
         molecule idempotence -s $s 2>&1 | tee -a "$log"
