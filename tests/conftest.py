@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from support import default_signals
 
 FILES = Path(__file__).resolve().parent.parent / "files"
 MOCK_API = FILES / "mock_api.py"
@@ -45,7 +46,11 @@ class MockApi:
         self.stderr_path = log_dir / "stderr.txt"
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=out, stderr=err
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                preexec_fn=default_signals,
             )
         try:
             self.url = self._wait_for_url(start_timeout)

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -113,6 +114,13 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def default_signals() -> None:
+    """preexec_fn: the child starts with SIGINT at its default, whatever this
+    process inherited (a shell without job control runs `make test &` with
+    SIGINT ignored, and Python then installs no KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(
     *args: str | Path,
     env: Mapping[str, str] | None = None,
@@ -124,7 +132,13 @@ def start_cli(
     """Start files/tickets.py with the venv's python; the environment is cli_env(env)."""
     command = [sys.executable, str(TICKETS), *map(str, args)]
     return subprocess.Popen(
-        command, env=cli_env(env), cwd=cwd, stdin=stdin, stdout=stdout, stderr=stderr
+        command,
+        env=cli_env(env),
+        cwd=cwd,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        preexec_fn=default_signals,
     )
 
 

@@ -10,14 +10,14 @@ import signal
 import sys
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import shortuuid
 
 from . import history
 from .errors import EXIT_CODES_HELP, EXIT_OK, TicketsError, UsageError, describe_os_error
-from .fetch import open_api, open_input, redact
+from .fetch import open_api, open_input, redact, redact_text
 from .html import write_page
 from .output import LABELS, TIMESTAMP_FORMAT, ReportWriter, print_report, prune
 from .parse import Tally, capped, ticket_batches
@@ -45,8 +45,8 @@ def env_flag(name: str) -> bool:
 
 def http_url(value: str) -> str:
     parts = urlsplit(value)
-    # Shown only without credentials (user:password@ looks like scheme:...).
-    shown = f": {value!r}" if "@" not in value else f": {redact(value)!r}" if "//" in value else ""
+    # Shown redacted: the value may hold user:password@ or ?api_key=...
+    shown = f": {redact(value)!r}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise argparse.ArgumentTypeError(f"not an http(s) URL{shown}")
     try:
@@ -88,8 +88,16 @@ def byte_size(value: str) -> int:
     return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but its messages quote no URL unredacted (e.g. "unrecognized
+    arguments: http://user:password@host/")."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(redact_text(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tickets.py",
         description=(
             "Fetch a helpdesk's tickets, print a report (unresolved tickets; tickets per "
@@ -255,7 +263,10 @@ def parse_options(argv: list[str] | None) -> Options:
             if api and options.input:
                 raise UsageError("both TICKETS_API_URL and TICKETS_INPUT are set: unset one")
             if api:
-                options.api = http_url(api)
+                try:
+                    options.api = http_url(api)
+                except argparse.ArgumentTypeError as exc:
+                    raise UsageError(f"TICKETS_API_URL: {exc}") from None
     except (UsageError, argparse.ArgumentTypeError) as exc:
         parser.error(f"{exc}")
     if not options.api and not options.input and not trend_only(options):
@@ -339,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(options)
     except TicketsError as exc:
-        print(f"tickets: error: {exc}", file=sys.stderr)
+        print(f"tickets: error: {redact_text(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("tickets: interrupted", file=sys.stderr)

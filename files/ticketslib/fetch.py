@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 import sys
 from collections.abc import Iterator
@@ -18,15 +17,26 @@ from .parse import CHUNK_SIZE
 
 
 def redact(url: str) -> str:
-    """The URL without credentials or query string, safe to print."""
+    """The URL without credentials, query string or fragment, safe to print.
+
+    This is the one place that decides what of a URL may be shown: scheme,
+    host, port and path. A value that is not shaped like scheme://host is cut
+    at its first ':', '@', '?' or '#' (what follows may be a password).
+    """
     parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    with contextlib.suppress(ValueError):
-        if parts.port:
-            host += f":{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
+    if not parts.netloc:
+        return re.split(r"[:@?#]", url, maxsplit=1)[0]
+    netloc = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{netloc}{parts.path}"
+
+
+# Anything shaped like scheme://..., up to white space or a quote.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]*")
+
+
+def redact_text(text: str) -> str:
+    """TEXT with every URL in it redacted (for messages that may quote one)."""
+    return _URL.sub(lambda match: redact(match.group()), text)
 
 
 def connection_reason(exc: BaseException) -> str:
@@ -39,6 +49,8 @@ def connection_reason(exc: BaseException) -> str:
     if match:
         return match.group(1).strip().lower()
     text = re.sub(r"<[^>]*>:?\s*", "", text)
+    # urllib3 quotes the request target, query string included.
+    text = re.sub(r"\s*with url: \S*", "", text)
     return text.split("(Caused by")[0].strip().rstrip(":") or type(exc).__name__
 
 

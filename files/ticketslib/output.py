@@ -96,6 +96,50 @@ def encode_tickets(tickets: Batch) -> memoryview:
     return memoryview(pretty)[len(_NESTED_HEAD) : -len(_NESTED_TAIL)]
 
 
+# What ticket data must not carry onto a console or into the journal: control
+# characters (C0, DEL, C1), line and paragraph separators, bidi overrides.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# The fast check works on the UTF-8 bytes with printable ASCII and newlines
+# deleted (a C-speed pass): what is left is control bytes or whole multibyte
+# characters, whose lead bytes make these patterns exact.
+_SAFE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
+_NON_ASCII = bytes(range(0x80, 0x100))
+# The unsafe non-ASCII characters in UTF-8, by lead bytes.
+_UNSAFE_UTF8 = {
+    b"\xc2": [bytes([0xC2, b]) for b in range(0x80, 0xA0)],
+    b"\xe2\x80": [bytes([0xE2, 0x80, b]) for b in range(0xA8, 0xAF)],
+    b"\xe2\x81": [bytes([0xE2, 0x81, b]) for b in range(0xA6, 0xAA)],
+}
+
+
+def _has_unsafe(data: bytes) -> bool:
+    """Whether UTF-8 DATA holds a character _UNSAFE matches, other than newline."""
+    rest = data.translate(None, _SAFE_ASCII)
+    if not rest:
+        return False
+    if rest.translate(None, _NON_ASCII):
+        return True  # an ASCII control character
+    # Substring searches (C speed): the lead bytes first, then the characters.
+    return any(
+        lead in rest and any(char in rest for char in chars) for lead, chars in _UNSAFE_UTF8.items()
+    )
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape(value: object) -> str:
+    """VALUE as one safe console line fragment: unsafe characters escaped
+    Python-style (\\n, \\x1b, \\u2028); other text, backslashes included, as is."""
+    return _UNSAFE.sub(_escape_char, str(value))
+
+
 _CONSOLE_LINE = "  - id: %s  category: %s\n"
 
 
@@ -103,12 +147,18 @@ def console_lines(tickets: list[Ticket]) -> bytes:
     """The console lines of unresolved tickets, as the report prints them.
 
     One format operation for all of them: the line repeated, then filled
-    with each ticket's id and category in turn.
+    with each ticket's id and category in turn. Clean data (the common case)
+    has one newline per ticket and nothing else unsafe; otherwise the id and
+    category are escaped.
     """
     values: list[int | str] = [""] * (2 * len(tickets))
     values[0::2] = [t.id for t in tickets]
     values[1::2] = [t.category for t in tickets]
-    return ((_CONSOLE_LINE * len(tickets)) % tuple(values)).encode()
+    data = ((_CONSOLE_LINE * len(tickets)) % tuple(values)).encode()
+    if data.count(b"\n") != len(tickets) or _has_unsafe(data):
+        lines = [f"  - id: {escape(t.id)}  category: {escape(t.category)}\n" for t in tickets]
+        data = "".join(lines).encode()
+    return data
 
 
 class ReportWriter:
@@ -271,7 +321,7 @@ def print_report(
     writer.console.seek(0)
     shutil.copyfileobj(writer.console, out, CHUNK_SIZE)
     lines = [f"\n{heading(labels['by_category'])}:\n"]
-    lines += [f"  - {category}: {count}\n" for category, count in tally.by_category.items()]
+    lines += [f"  - {escape(category)}: {count}\n" for category, count in tally.by_category.items()]
     lines.append(f"\n{labels['saved']}: {path}\n")
     out.write("".join(lines).encode())
     out.flush()
