@@ -51,6 +51,9 @@ OPTIONS = [
     "--max-bytes",
     "--token-file",
     "--lang",
+    "--metrics",
+    "--max-list",
+    "--every",
 ]
 ENV_NAMES = [
     "TICKETS_API_URL",
@@ -65,6 +68,9 @@ ENV_NAMES = [
     "TICKETS_TOKEN_FILE",
     "TICKETS_API_TOKEN",
     "TICKETS_LANG",
+    "TICKETS_METRICS_FILE",
+    "TICKETS_MAX_LIST",
+    "TICKETS_EVERY",
 ]
 
 

@@ -8,16 +8,30 @@ import os
 import re
 import signal
 import sys
+import time
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 import shortuuid
 
-from .errors import EXIT_CODES_HELP, EXIT_OK, TicketsError, UsageError, describe_os_error
+from .cleanup import remove_stale_temp_files
+from .errors import (
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    PRIORITY_ERR,
+    Terminated,
+    TicketsError,
+    UsageError,
+    describe_os_error,
+    error,
+    say,
+)
 from .fetch import open_api, open_input, redact
+from .metrics import Figures, write_metrics
 from .output import LABELS, TIMESTAMP_FORMAT, ReportWriter, print_report, prune
 from .parse import Tally, capped, ticket_batches
+from .schedule import duration, every
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
@@ -168,6 +182,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=env("TICKETS_LANG", "ru"),
         help="language of the console report (env TICKETS_LANG; default: ru)",
     )
+    parser.add_argument(
+        "--metrics",
+        metavar="FILE",
+        default=env("TICKETS_METRICS_FILE"),
+        help="after every run, success or failure, write the job's health in Prometheus "
+        "text format to FILE, atomically (for node_exporter's textfile collector; env "
+        "TICKETS_METRICS_FILE)",
+    )
+    parser.add_argument(
+        "--max-list",
+        metavar="N",
+        type=non_negative_int,
+        default=env("TICKETS_MAX_LIST"),
+        help="print at most N unresolved tickets, then how many more the report file "
+        "holds (env TICKETS_MAX_LIST; default: all)",
+    )
+    parser.add_argument(
+        "--every",
+        metavar="DURATION",
+        type=duration,
+        default=env("TICKETS_EVERY"),
+        help="stay in the foreground and run at every DURATION (3h, 30m, 1h30m) on a grid "
+        "from UTC midnight, until SIGTERM/SIGINT (env TICKETS_EVERY)",
+    )
     return parser
 
 
@@ -183,6 +221,9 @@ class Options(argparse.Namespace):
     max_bytes: int
     token_file: str | None
     lang: str
+    metrics: str | None
+    max_list: int | None
+    every: int | None
 
 
 # Visible ASCII: what an Authorization header can carry.
@@ -236,9 +277,10 @@ def parse_options(argv: list[str] | None) -> Options:
     return options
 
 
-def run(options: Options) -> int:
+def run(options: Options) -> Figures:
     token = read_token(options)
     writer = ReportWriter(options.log)  # fail early when DIR is not writable
+    remove_stale_temp_files(options.log)
     try:
         fetched_at = datetime.now(timezone.utc)
         if options.api:
@@ -257,7 +299,7 @@ def run(options: Options) -> int:
         raise
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     try:
-        print_report(sys.stdout.buffer, writer, tally, path, options.lang, color)
+        print_report(sys.stdout.buffer, writer, tally, path, options.lang, color, options.max_list)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); the report is saved all the same.
         with contextlib.suppress(OSError):
@@ -266,24 +308,43 @@ def run(options: Options) -> int:
         writer.console.close()
     if options.keep:
         prune(options.log, options.keep)
-    return EXIT_OK
+    return Figures(tally.open_count, tally.seen, tally.by_category)
 
 
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
+def run_once(options: Options) -> int:
+    """One run: the report, then the metrics (success or failure); the exit code."""
+    started, clock = time.time(), time.monotonic()
+    figures = None
+    try:
+        figures = run(options)
+        code = EXIT_OK
+    except TicketsError as exc:
+        error(f"{exc}")
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        say(PRIORITY_ERR, "tickets: interrupted")
+        code = 130
+    except Terminated:
+        say(PRIORITY_ERR, "tickets: terminated (SIGTERM)")
+        code = 143
+    if options.metrics:
+        write_metrics(options.metrics, started, time.monotonic() - clock, code, figures)
+        remove_stale_temp_files(os.path.dirname(options.metrics) or ".")
+    return code
+
+
+def _terminate(_signum: int, _frame: Any) -> None:
+    raise Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
+    # Also when started with SIGINT ignored (a background job without job control).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     options = parse_options(argv)
-    try:
-        return run(options)
-    except TicketsError as exc:
-        print(f"tickets: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("tickets: interrupted", file=sys.stderr)
-        return 130
+    if options.every:
+        return every(options.every, lambda: run_once(options))
+    return run_once(options)
 
 
 if __name__ == "__main__":
