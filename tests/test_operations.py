@@ -280,6 +280,9 @@ def test_journal_priority_prefixes(tmp_path: Path) -> None:
     assert code == 3
     assert text.startswith("<3>tickets: error: "), text
     assert len(text.splitlines()) == 1
+    code, text = run_with_stderr_file(tmp_path, True, "--input", "-", "--max-list", "x")
+    assert code == 2
+    assert text.splitlines()[-1].startswith("<3>tickets.py: error: argument --max-list"), text
     # JOURNAL_STREAM naming another file: no prefix.
     code, text = run_with_stderr_file(
         tmp_path, False, "--input", tmp_path / "nope", "--log", tmp_path

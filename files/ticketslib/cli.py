@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import shortuuid
@@ -19,6 +19,7 @@ from .cleanup import remove_stale_temp_files
 from .errors import (
     EXIT_CODES_HELP,
     EXIT_OK,
+    EXIT_USAGE,
     PRIORITY_ERR,
     Terminated,
     TicketsError,
@@ -93,8 +94,17 @@ def byte_size(value: str) -> int:
     return int(match.group(1)) * {"B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}[unit]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse whose error line reaches the journal at priority err, like the others."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        say(PRIORITY_ERR, f"{self.prog}: error: {message}")
+        sys.exit(EXIT_USAGE)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tickets.py",
         description=(
             "Fetch a helpdesk's tickets, print a report (unresolved tickets; tickets per "
