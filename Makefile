@@ -15,7 +15,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 
-.PHONY: help venv prereqs chromium images lint pytest molecule test-demo test bench demo demo-clean clean
+.PHONY: help venv prereqs chromium promtool images lint pytest molecule test-demo test bench demo demo-clean clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -43,7 +43,10 @@ lint: venv ## ruff, yamllint, ansible-lint (production profile)
 	$(BIN)/yamllint --strict .
 	$(BIN)/ansible-lint --profile production --strict
 
-pytest: venv chromium ## unit and end-to-end tests of the script and the mock API
+promtool: ## fetch promtool (Debian's prometheus package, not installed) into .cache/promtool
+	@scripts/promtool.sh
+
+pytest: venv chromium promtool ## unit and end-to-end tests of the script and the mock API
 	$(BIN)/pytest tests --ignore=tests/demo
 
 molecule: venv images ## every Molecule scenario of the role

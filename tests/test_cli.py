@@ -54,6 +54,9 @@ OPTIONS = [
     "--lang",
     "--history",
     "--html",
+    "--metrics",
+    "--max-list",
+    "--every",
 ]
 ENV_NAMES = [
     "TICKETS_API_URL",
@@ -69,6 +72,9 @@ ENV_NAMES = [
     "TICKETS_API_TOKEN",
     "TICKETS_LANG",
     "TICKETS_HTML_FILE",
+    "TICKETS_METRICS_FILE",
+    "TICKETS_MAX_LIST",
+    "TICKETS_EVERY",
 ]
 
 

@@ -213,7 +213,7 @@ UNRELATED = [
     "25-01-04 00-00-00.json.bak",
     "ABCDEFGHJKLMNPQRSTUVW.json",  # 21 characters: not a short UUID
     ".hidden.tmp",
-    ".tickets-abandoned.tmp",
+    ".tickets-running.tmp",  # a run in progress (stale ones: test_operations.py)
     "sub/25-01-01 00-00-00.json",
 ]
 
@@ -230,7 +230,9 @@ def keep_dir(tmp_path: Path) -> Path:
     for name in UNRELATED:
         (log / name).parent.mkdir(exist_ok=True)
         (log / name).write_text(f"unrelated {name}")
-        os.utime(log / name, (0, 0))  # older than every report
+        # Older than every report; a running run's temporary file is fresh.
+        stamp = time.time() if name.endswith(".tmp") and name.startswith(".tickets-") else 0
+        os.utime(log / name, (stamp, stamp))
     (log / "25-01-09 00-00-00.json").mkdir()  # a directory with a report's name
     return log
 

@@ -51,6 +51,8 @@ RULES: list[tuple[str, str | None, str]] = [
         "",
     ),
     (r"molecule test( -s \w+)?", "{molecule} syntax{scenario} && {molecule} list{scenario}", ""),
+    (r"journalctl .*", None, "Molecule verify (default, cron) reads the journal by priority"),
+    (r"docker run \.\.\. tickets\.py .* --every .*", None, "tests/test_operations.py runs --every"),
 ]
 
 

@@ -24,7 +24,7 @@ from support import (
     start_cli,
     temp_files,
 )
-from ticketslib import output
+from ticketslib import output, parse
 
 if TYPE_CHECKING:
     from conftest import RecordingServer
@@ -150,7 +150,10 @@ def test_hostile_ticket_data_is_escaped_on_the_console(tmp_path: Path) -> None:
 
 
 def test_console_lines_unchanged_for_clean_data() -> None:
-    tickets = [{"id": 1, "category": "technical"}, {"id": "T-2", "category": 'q"uote\\ é'}]
+    tickets = [
+        parse.Ticket(id=1, category="technical", status="open"),
+        parse.Ticket(id="T-2", category='q"uote\\ é', status="open"),
+    ]
     expected = '  - id: 1  category: technical\n  - id: T-2  category: q"uote\\ é\n'
     assert output.console_lines(tickets) == expected.encode()
 

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import sys
+import time
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, NoReturn
@@ -16,11 +17,25 @@ from urllib.parse import urlsplit
 import shortuuid
 
 from . import history
-from .errors import EXIT_CODES_HELP, EXIT_OK, TicketsError, UsageError, describe_os_error
+from .cleanup import remove_stale_temp_files
+from .errors import (
+    EXIT_CODES_HELP,
+    EXIT_OK,
+    EXIT_USAGE,
+    PRIORITY_ERR,
+    Terminated,
+    TicketsError,
+    UsageError,
+    describe_os_error,
+    error,
+    say,
+)
 from .fetch import open_api, open_input, redact, redact_text
 from .html import write_page
+from .metrics import Figures, write_metrics
 from .output import LABELS, TIMESTAMP_FORMAT, ReportWriter, print_report, prune
 from .parse import Tally, capped, ticket_batches
+from .schedule import duration, every
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
@@ -89,11 +104,14 @@ def byte_size(value: str) -> int:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but its messages quote no URL unredacted (e.g. "unrecognized
-    arguments: http://user:password@host/")."""
+    """argparse whose error line reaches the journal at priority err, like the
+    others, and quotes no URL unredacted (e.g. "unrecognized arguments:
+    http://user:password@host/")."""
 
     def error(self, message: str) -> NoReturn:
-        super().error(redact_text(message))
+        self.print_usage(sys.stderr)
+        say(PRIORITY_ERR, f"{self.prog}: error: {redact_text(message)}")
+        sys.exit(EXIT_USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,6 +203,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=env("TICKETS_LANG", "ru"),
         help="language of the console report (env TICKETS_LANG; default: ru)",
     )
+    parser.add_argument(
+        "--metrics",
+        metavar="FILE",
+        default=env("TICKETS_METRICS_FILE"),
+        help="after every run, success or failure, write the job's health in Prometheus "
+        "text format to FILE, atomically (for node_exporter's textfile collector; env "
+        "TICKETS_METRICS_FILE)",
+    )
+    parser.add_argument(
+        "--max-list",
+        metavar="N",
+        type=non_negative_int,
+        default=env("TICKETS_MAX_LIST"),
+        help="print at most N unresolved tickets, then how many more the report file "
+        "holds (env TICKETS_MAX_LIST; default: all)",
+    )
+    parser.add_argument(
+        "--every",
+        metavar="DURATION",
+        type=duration,
+        default=env("TICKETS_EVERY"),
+        help="stay in the foreground and run at every DURATION (3h, 30m, 1h30m) on a grid "
+        "from UTC midnight, until SIGTERM/SIGINT (env TICKETS_EVERY)",
+    )
     trend = parser.add_argument_group(
         "trend view",
         "Without --api/--input, --history and --html show the reports already in DIR "
@@ -223,6 +265,9 @@ class Options(argparse.Namespace):
     lang: str
     history: int | None
     html: str | None
+    metrics: str | None
+    max_list: int | None
+    every: int | None
 
 
 # Visible ASCII: what an Authorization header can carry.
@@ -288,7 +333,7 @@ def trend_only(options: Options) -> bool:
     )
 
 
-def show_trend(options: Options) -> int:
+def show_trend(options: Options) -> None:
     runs = history.load(options.log)
     if options.history is not None:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -296,14 +341,12 @@ def show_trend(options: Options) -> int:
         sys.stdout.flush()
     if options.html:
         write_page(options.html, runs, options.lang)
-    return EXIT_OK
 
 
-def run(options: Options) -> int:
-    if trend_only(options):
-        return show_trend(options)
+def run(options: Options) -> Figures:
     token = read_token(options)
     writer = ReportWriter(options.log)  # fail early when DIR is not writable
+    remove_stale_temp_files(options.log)
     try:
         fetched_at = datetime.now(timezone.utc)
         if options.api:
@@ -326,7 +369,7 @@ def run(options: Options) -> int:
     history.append(options.log, history.new_run(path, fetched_at, open_by_category))
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     try:
-        print_report(sys.stdout.buffer, writer, tally, path, options.lang, color)
+        print_report(sys.stdout.buffer, writer, tally, path, options.lang, color, options.max_list)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); the report is saved all the same.
         with contextlib.suppress(OSError):
@@ -337,24 +380,48 @@ def run(options: Options) -> int:
         history.sync(options.log)
     if options.html:
         write_page(options.html, history.load(options.log), options.lang)
-    return EXIT_OK
+    return Figures(tally.open_count, tally.seen, tally.by_category)
 
 
-def _terminate(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
+def run_once(options: Options) -> int:
+    """One run: the report (or the trend view), then the metrics (success or
+    failure); the exit code."""
+    started, clock = time.time(), time.monotonic()
+    figures = None
+    trend = trend_only(options)
+    try:
+        if trend:
+            show_trend(options)
+        else:
+            figures = run(options)
+        code = EXIT_OK
+    except TicketsError as exc:
+        error(redact_text(str(exc)))
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        say(PRIORITY_ERR, "tickets: interrupted")
+        code = 130
+    except Terminated:
+        say(PRIORITY_ERR, "tickets: terminated (SIGTERM)")
+        code = 143
+    if options.metrics and not trend:
+        write_metrics(options.metrics, started, time.monotonic() - clock, code, figures)
+        remove_stale_temp_files(os.path.dirname(options.metrics) or ".")
+    return code
+
+
+def _terminate(_signum: int, _frame: Any) -> None:
+    raise Terminated
 
 
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
+    # Also when started with SIGINT ignored (a background job without job control).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     options = parse_options(argv)
-    try:
-        return run(options)
-    except TicketsError as exc:
-        print(f"tickets: error: {redact_text(str(exc))}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("tickets: interrupted", file=sys.stderr)
-        return 130
+    if options.every and not trend_only(options):
+        return every(options.every, lambda: run_once(options))
+    return run_once(options)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import sys
 
 EXIT_OK = 0
@@ -44,11 +45,40 @@ class WriteError(TicketsError):
     exit_code = EXIT_WRITE
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (the unit's timeout, `timeout` under cron, a stop)."""
+
+
 def describe_os_error(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "no space left on device"
     return exc.strerror or str(exc)
 
 
+# syslog priorities, as the journal reads them from a "<N>" line prefix.
+PRIORITY_ERR = 3
+PRIORITY_WARNING = 4
+
+
+def stderr_is_journal() -> bool:
+    """Whether stderr is the journal: JOURNAL_STREAM names its "device:inode"."""
+    stream = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        info = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stream == f"{info.st_dev}:{info.st_ino}"
+
+
+def say(priority: int, line: str) -> None:
+    """One line on stderr; with the journal on stderr, prefixed "<priority>"."""
+    prefix = f"<{priority}>" if stderr_is_journal() else ""
+    print(f"{prefix}{line}", file=sys.stderr, flush=True)
+
+
+def error(message: str) -> None:
+    say(PRIORITY_ERR, f"tickets: error: {message}")
+
+
 def warn(message: str) -> None:
-    print(f"tickets: warning: {message}", file=sys.stderr)
+    say(PRIORITY_WARNING, f"tickets: warning: {message}")

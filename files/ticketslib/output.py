@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import os
 import re
@@ -32,12 +33,14 @@ LABELS = {
         "open": "Открытые тикеты",
         "by_category": "Количество тикетов по категориям",
         "saved": "Отчёт сохранён",
+        "more": "  ... и ещё {count} в файле отчёта",
     },
     "en": {
         "title": "📊 Tickets report",
         "open": "Open tickets",
         "by_category": "Tickets per category",
         "saved": "Report saved",
+        "more": "  ... and {count} more in the report file",
     },
 }
 
@@ -309,6 +312,7 @@ def print_report(
     path: str,
     lang: str,
     color: bool,
+    max_list: int | None = None,
 ) -> None:
     labels = LABELS[lang]
 
@@ -319,7 +323,12 @@ def print_report(
         f"\n{heading(labels['title'])}\n\n{heading(labels['open'])}: {tally.open_count}\n".encode()
     )
     writer.console.seek(0)
-    shutil.copyfileobj(writer.console, out, CHUNK_SIZE)
+    if max_list is None or max_list >= tally.open_count:
+        shutil.copyfileobj(writer.console, out, CHUNK_SIZE)
+    else:
+        out.writelines(itertools.islice(writer.console, max_list))
+        more = labels["more"].format(count=tally.open_count - max_list)
+        out.write(f"{more}\n".encode())
     lines = [f"\n{heading(labels['by_category'])}:\n"]
     lines += [f"  - {escape(category)}: {count}\n" for category, count in tally.by_category.items()]
     lines.append(f"\n{labels['saved']}: {path}\n")
