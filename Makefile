@@ -15,7 +15,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 
-.PHONY: help venv prereqs images lint pytest molecule test-demo test bench demo demo-clean clean
+.PHONY: help venv prereqs images lint pytest molecule test-fleet test-demo test bench bench-deploy demo demo-clean clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -40,18 +40,24 @@ lint: venv ## ruff, yamllint, ansible-lint (production profile)
 	$(BIN)/ansible-lint --profile production --strict
 
 pytest: venv ## unit and end-to-end tests of the script and the mock API
-	$(BIN)/pytest tests --ignore=tests/demo
+	$(BIN)/pytest tests --ignore=tests/demo --ignore=tests/fleet
 
 molecule: venv images ## every Molecule scenario of the role
 	scripts/molecule.sh
 
+test-fleet: venv prereqs ## the playbook over SSH with sudo on 3 hosts (tests/fleet)
+	$(BIN)/pytest tests/fleet
+
 test-demo: venv images ## make demo, twice, then demo-clean, checked
 	$(BIN)/pytest tests/demo
 
-test: prereqs lint pytest molecule test-demo ## everything CI runs (prerequisites first)
+test: prereqs lint pytest molecule test-fleet test-demo ## everything CI runs (prerequisites first)
 
 bench: venv ## benchmark: 1e5 and 1e6 tickets against the naive implementation
 	$(BIN)/python bench/bench.py
+
+bench-deploy: venv prereqs ## deploy benchmark over SSH: 1 then 10 hosts, first and no-change runs
+	$(BIN)/python bench/deploy.py
 
 demo: venv ## deploy to a local container (SCHEDULER=systemd|cron) and show the report
 	@scripts/demo.sh "$(SCHEDULER)"

@@ -14,6 +14,26 @@ read -r -a scenarios <<<"${scenarios[*]}"
 
 step() { echo "molecule: $*"; }
 
+# A pin change while the package index is down: the play fails at pip, and
+# the job keeps working with the old virtualenv (atomic venv upgrade).
+failed_upgrade() {
+    local s=lifecycle src
+    step "lifecycle: a pin change while the package index is down"
+    src=$(mktemp -d)
+    cp -r "$root/files/." "$src"
+    sed -i -E 's/^(shortuuid)==.*/\1==1.0.12/' "$src/requirements.txt"
+    if TICKETS_SOURCE_DIR=$src TICKETS_PIP_INDEX_URL=http://127.0.0.1:9/simple \
+        molecule converge -s $s >"$log" 2>&1; then
+        step "the play passed with the package index down"; rm -rf "$src"; return 1
+    fi
+    rm -rf "$src"
+    # The first failure is pip's (the last task header before it).
+    awk '/^TASK \[/ { task = $0 } /^fatal: / { print task; exit }' "$log" |
+        grep -q 'Install the packages into the new virtualenv' || {
+        tail -n 30 "$log"; step "the play did not fail at pip"; return 1; }
+    molecule verify -s $s
+}
+
 lifecycle() {
     local s=lifecycle
     trap 'molecule destroy -s lifecycle >/dev/null 2>&1 || true; rm -f "$log" "$log.check"' EXIT
@@ -37,6 +57,7 @@ lifecycle() {
         # The API token (shared/converge.yml) must never show, --diff included.
         grep -q molecule-secret-token "$log" && { step "the API token appears in Ansible's output"; return 1; }
         molecule verify -s $s
+        if [ "$phase" = systemd:present ]; then failed_upgrade || return 1; fi
     done
     molecule destroy -s $s
 }
