@@ -179,29 +179,26 @@ class Fleet:
         # A control path directory per run: each run opens its own connections.
         env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = str(self.workdir / f"cp{self.runs}")
         env.pop("ANSIBLE_CONFIG", None)
+        # Each task's time, in the log.
+        env.setdefault("ANSIBLE_CALLBACKS_ENABLED", "ansible.posix.profile_tasks")
         playbook = [
             str(ROOT / ".venv" / "bin" / "ansible-playbook"),
             "-i",
             str(self.inventory),
             "playbook.yml",
         ]
-        start = time.monotonic()
-        result = subprocess.run(
-            [*playbook, *args],
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        seconds = time.monotonic() - start
         log = self.workdir / f"playbook-{self.runs}.log"
-        log.write_text(result.stdout)
+        start = time.monotonic()
+        with log.open("w") as out:  # written as it runs: tail -f it
+            command = [*playbook, *args]
+            rc = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=out).returncode
+        seconds = time.monotonic() - start
+        output = log.read_text()
         recap = {
             m[1]: dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups()[1:])))
-            for m in RECAP.finditer(result.stdout)
+            for m in RECAP.finditer(output)
         }
-        return PlaybookRun(result.returncode, seconds, result.stdout, recap)
+        return PlaybookRun(rc, seconds, output, recap)
 
     def sh(self, host: str, script: str) -> subprocess.CompletedProcess[str]:
         """Run a shell script in a host as root, through docker (the test's own channel)."""
