@@ -27,8 +27,9 @@ failed_upgrade() {
         step "the play passed with the package index down"; rm -rf "$src"; return 1
     fi
     rm -rf "$src"
-    # The first failure is pip's (the last task header before it).
-    awk '/^TASK \[/ { task = $0 } /^fatal: / { print task; exit }' "$log" |
+    # The first failure is pip's (the last task header before it; Molecule
+    # boxes and colours Ansible's output).
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '/TASK \[/ { task = $0 } /fatal: \[/ { print task; exit }' |
         grep -q 'Install the packages into the new virtualenv' || {
         tail -n 30 "$log"; step "the play did not fail at pip"; return 1; }
     molecule verify -s $s
