@@ -31,7 +31,8 @@ failed_upgrade() {
     # boxes and colours Ansible's output).
     sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '/TASK \[/ { task = $0 } /fatal: \[/ { print task; exit }' |
         grep -q 'Install the packages into the new virtualenv' || {
-        tail -n 30 "$log"; step "the play did not fail at pip"; return 1; }
+        sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'TASK \[|fatal: |ERROR' | tail -n 8
+        step "the play did not fail at pip"; return 1; }
     molecule verify -s $s
 }
 
