@@ -15,7 +15,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 
-.PHONY: help venv prereqs chromium promtool images lint pytest molecule test-demo test bench demo demo-clean clean
+.PHONY: help venv prereqs chromium promtool images lint pytest molecule test-fleet test-demo test bench bench-deploy demo demo-clean clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -47,19 +47,25 @@ promtool: ## fetch promtool (Debian's prometheus package, not installed) into .c
 	@scripts/promtool.sh
 
 pytest: venv chromium promtool ## unit and end-to-end tests of the script and the mock API
-	$(BIN)/pytest tests --ignore=tests/demo
+	$(BIN)/pytest tests --ignore=tests/demo --ignore=tests/fleet
 
 molecule: venv images ## every Molecule scenario of the role
 	scripts/molecule.sh
 
+test-fleet: venv prereqs ## the playbook over SSH with sudo on 3 hosts (tests/fleet)
+	$(BIN)/pytest tests/fleet
+
 test-demo: venv images ## make demo, twice, then demo-clean, checked
 	$(BIN)/pytest tests/demo
 
-test: prereqs lint pytest molecule test-demo ## everything CI runs (prerequisites first)
+test: prereqs lint pytest molecule test-fleet test-demo ## everything CI runs (prerequisites first)
 
 bench: venv ## benchmarks: 1e5 and 1e6 tickets against the naive implementation; a year of history
 	$(BIN)/python bench/bench.py
 	$(BIN)/python bench/history.py
+
+bench-deploy: venv prereqs ## deploy benchmark over SSH: 1 then 10 hosts, first and no-change runs
+	$(BIN)/python bench/deploy.py
 
 demo: venv ## deploy to a local container (SCHEDULER=systemd|cron) and show the report
 	@scripts/demo.sh "$(SCHEDULER)"

@@ -14,6 +14,28 @@ read -r -a scenarios <<<"${scenarios[*]}"
 
 step() { echo "molecule: $*"; }
 
+# A pin change while the package index is down: the play fails at pip, and
+# the job keeps working with the old virtualenv (atomic venv upgrade).
+failed_upgrade() {
+    local s=lifecycle src
+    step "lifecycle: a pin change while the package index is down"
+    src=$(mktemp -d)
+    cp -r "$root/files/." "$src"
+    sed -i -E 's/^(shortuuid)==.*/\1==1.0.12/' "$src/requirements.txt"
+    if TICKETS_SOURCE_DIR=$src TICKETS_PIP_INDEX_URL=http://127.0.0.1:9/simple \
+        molecule converge -s $s >"$log" 2>&1; then
+        step "the play passed with the package index down"; rm -rf "$src"; return 1
+    fi
+    rm -rf "$src"
+    # The first failure is pip's (the last task header before it; Molecule
+    # boxes and colours Ansible's output).
+    sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '/TASK \[/ { task = $0 } /fatal: \[/ { print task; exit }' |
+        grep -q 'Install the packages into the new virtualenv' || {
+        sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'TASK \[|fatal: |ERROR' | tail -n 8
+        step "the play did not fail at pip"; return 1; }
+    molecule verify -s $s
+}
+
 lifecycle() {
     local s=lifecycle container=${TICKETS_MOLECULE_PREFIX:-tickets}-lifecycle-trixie
     trap 'molecule destroy -s lifecycle >/dev/null 2>&1 || true; rm -f "$log" "$log.check"' EXIT
@@ -58,6 +80,7 @@ lifecycle() {
         grep -qE 'molecule-secret-token|molecule-proxy-secret' "$log" &&
             { step "a secret appears in Ansible's output"; return 1; }
         molecule verify -s $s
+        if [ "$phase" = systemd:present ]; then failed_upgrade || return 1; fi
     done
     step "lifecycle: absent keeps the accounts that are not the role's"
     docker exec "$container" getent group tickets | grep -q bystander ||
