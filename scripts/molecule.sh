@@ -3,6 +3,7 @@
 # lifecycle converges one host through systemd -> cron -> absent, and at each
 # phase checks converge, idempotence, check mode (--check --diff changes
 # nothing) and verify. Usage: scripts/molecule.sh [SCENARIO ...]
+# Several scenarios run side by side, TICKETS_MOLECULE_JOBS (3) at a time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$root/.venv/bin:$PATH" ANSIBLE_HOME=${ANSIBLE_HOME:-$root/.ansible}
@@ -134,12 +135,55 @@ controller() {
     done
 }
 
-for scenario in "${scenarios[@]}"; do
-    start=$SECONDS
-    step "scenario $scenario ..."
-    case $scenario in
-        lifecycle | refuse | controller) "$scenario" ;;
-        *) molecule test -s "$scenario" ;;
+run_scenario() {
+    case $1 in
+        lifecycle | refuse | controller) "$1" ;;
+        *) molecule test -s "$1" ;;
     esac
-    step "scenario $scenario passed in $((SECONDS - start)) s"
+}
+
+# One scenario (or TICKETS_MOLECULE_JOBS=1): one after the other, output here.
+jobs_max=${TICKETS_MOLECULE_JOBS:-3}
+if [ "${#scenarios[@]}" -eq 1 ] || [ "$jobs_max" -le 1 ]; then
+    for scenario in "${scenarios[@]}"; do
+        start=$SECONDS
+        step "scenario $scenario ..."
+        run_scenario "$scenario"
+        step "scenario $scenario passed in $((SECONDS - start)) s"
+    done
+    exit 0
+fi
+
+# Several: side by side, jobs_max at a time (their containers have distinct
+# names), each in a subshell with its own log in .ansible/molecule-logs; the
+# log's end is shown when one fails.
+logs=$root/.ansible/molecule-logs
+mkdir -p "$logs"
+declare -A running=() started=()
+pending=("${scenarios[@]}") rc=0 total=$SECONDS
+while [ "${#pending[@]}" -gt 0 ] || [ "${#running[@]}" -gt 0 ]; do
+    while [ "${#pending[@]}" -gt 0 ] && [ "${#running[@]}" -lt "$jobs_max" ]; do
+        scenario=${pending[0]} pending=("${pending[@]:1}")
+        step "scenario $scenario started (log: $logs/$scenario.log)"
+        (
+            log=$(mktemp)
+            trap 'rm -f "$log" "$log".*' EXIT
+            run_scenario "$scenario"
+        ) >"$logs/$scenario.log" 2>&1 </dev/null &
+        running[$!]=$scenario started[$scenario]=$SECONDS
+    done
+    status=0
+    wait -n -p done_pid || status=$?
+    scenario=${running[$done_pid]}
+    unset "running[$done_pid]"
+    took=$((SECONDS - started[$scenario]))
+    if [ "$status" -eq 0 ]; then
+        step "scenario $scenario passed in $took s"
+    else
+        step "scenario $scenario FAILED (exit $status) after $took s; the end of $logs/$scenario.log:"
+        tail -n 60 "$logs/$scenario.log" | sed 's/^/    /'
+        rc=1
+    fi
 done
+step "all scenarios done in $((SECONDS - total)) s, $jobs_max at a time"
+exit $rc
