@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ensure the system prerequisites for the Molecule tests and the demo:
-# a running Docker engine and debootstrap (to build the systemd images).
+# a running Docker engine, debootstrap (to build the systemd images), an SSH
+# client (the fleet test) and curl.
 # Installs what is missing on Debian/Ubuntu when run as root; otherwise says
 # what to do. Quiet fast path: one "ok" line when everything is already there.
 set -euo pipefail
@@ -28,6 +29,9 @@ fi
 pkgs=() what=()
 have dockerd || { pkgs+=(docker.io); what+=("Docker engine"); }
 have debootstrap || { pkgs+=(debootstrap); what+=("debootstrap"); }
+# The fleet test reaches its hosts over SSH; README's commands use curl.
+have ssh && have ssh-keygen || { pkgs+=(openssh-client); what+=("SSH client"); }
+have curl || { pkgs+=(curl); what+=("curl"); }
 if [ ${#pkgs[@]} -gt 0 ]; then
     $is_debian || die "${what[*]} missing: install them with your package manager (Debian/Ubuntu: ${pkgs[*]})"
     is_root || die "${what[*]} missing: run 'sudo make prereqs' or install ${pkgs[*]}"
@@ -35,7 +39,7 @@ if [ ${#pkgs[@]} -gt 0 ]; then
     for i in "${!pkgs[@]}"; do say "installing ${pkgs[$i]} (${what[$i]}) ..."; done
     apt_fail() { say "apt-get failed; last lines of $log:" >&2; tail -n 20 "$log" >&2; exit 1; }
     apt-get update >>"$log" 2>&1 || apt_fail
-    apt-get install -y --no-install-recommends "${pkgs[@]}" >>"$log" 2>&1 || apt_fail
+    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${pkgs[@]}" >>"$log" 2>&1 || apt_fail
 fi
 
 # 2. Daemon: start it if it does not answer, then wait up to 60 s.
