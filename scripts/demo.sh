@@ -200,19 +200,25 @@ if [ "$scheduler" = systemd ]; then
     look="docker exec -it $container journalctl -u tickets.service"
     shown="journalctl -u tickets.service _SYSTEMD_INVOCATION_ID=$invocation"
 else
-    # The command of the installed cron entry, as its user, without the
-    # pipe to syslog so that its output and exit code show here; then the
-    # output goes to syslog (tag tickets) as cron would send it.
+    # The command of the installed cron entry (its wrapper sends the job's
+    # output to the journal, tag tickets, and exits with the job's status),
+    # as its user; then the lines it logged.
     entry=$(in_box grep -E '^[0-9*]' /etc/cron.d/tickets | head -n1)
     read -r _m _h _dom _mon _dow cron_user cron_command <<<"$entry"
-    cron_command=${cron_command% 2>&1 | /usr/bin/logger -t tickets}
+    since=$(in_box date '+%Y-%m-%d %H:%M:%S')
     set +e
-    output=$(in_box runuser -u "$cron_user" -- /bin/sh -c "$cron_command" 2>&1)
+    in_box runuser -u "$cron_user" -- /bin/sh -c "$cron_command"
     job_rc=$?
     set -e
-    printf '%s\n' "$output" | docker exec -i "$container" /usr/bin/logger -t tickets || true
+    output="" previous=""
+    for _ in $(seq 20); do
+        output=$(in_box journalctl -t tickets --since "$since" --output cat --no-pager 2>/dev/null || true)
+        [ -n "$output" ] && [ "$output" = "$previous" ] && break
+        previous=$output
+        sleep 0.25
+    done
     look="docker exec -it $container journalctl -t tickets"
-    shown="the command of /etc/cron.d/tickets, run as $cron_user with runuser"
+    shown="journalctl -t tickets, after the command of /etc/cron.d/tickets run as $cron_user"
 fi
 echo
 echo "== the job's output ($shown) =="
