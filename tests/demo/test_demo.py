@@ -45,7 +45,7 @@ TIMER_LINE = re.compile(
     r"^\w{3} [\d-]{10} [\d:]{8} \S+ .* tickets\.timer +tickets\.service$", re.MULTILINE
 )
 CRON_LINE = re.compile(
-    r"^0 \*/3 \* \* \* tickets /usr/bin/flock .* \| /usr/bin/logger -t tickets$", re.MULTILINE
+    r"^0 \*/3 \* \* \* tickets /opt/tickets/cron-job\.sh 2>/dev/null$", re.MULTILINE
 )
 
 
