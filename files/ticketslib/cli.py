@@ -9,7 +9,6 @@ import re
 import signal
 import sys
 import time
-from collections import Counter
 from datetime import datetime, timezone
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -356,17 +355,14 @@ def run(options: Options) -> Figures:
         else:
             chunks = open_input(options.input or "-")
         tally = Tally(options.open_status or ())
-        open_by_category: Counter[str] = Counter()
         for batch in ticket_batches(capped(chunks, options.max_bytes)):
-            unresolved = tally.add(batch)
-            open_by_category.update([t.category for t in unresolved.tickets or ()])
-            writer.add_open(unresolved)
+            writer.add_open(tally.add(batch))
         stem = shortuuid.uuid() if options.uuid else fetched_at.strftime(TIMESTAMP_FORMAT)
         path = writer.publish(tally.open_count, dict(tally.by_category), stem)
     except BaseException:
         writer.discard()
         raise
-    history.append(options.log, history.new_run(path, fetched_at, open_by_category))
+    history.append(options.log, history.new_run(path, fetched_at, tally.open_by_category))
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     try:
         print_report(sys.stdout.buffer, writer, tally, path, options.lang, color, options.max_list)

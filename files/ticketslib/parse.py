@@ -88,13 +88,15 @@ class Batch:
 class Tally:
     """Validates tickets batch by batch and counts them.
 
-    ``by_category`` counts all tickets, categories in first-seen order;
+    ``by_category`` counts all tickets, categories in first-seen order, and
+    ``open_by_category`` the unresolved ones (for the history record);
     ``add`` returns the unresolved tickets of a batch, in input order.
     """
 
     def __init__(self, open_statuses: Iterable[str]) -> None:
         self.open_statuses = frozenset(open_statuses)
         self.by_category: Counter[str] = Counter()
+        self.open_by_category: Counter[str] = Counter()
         self.open_count = 0
         self.seen = 0
 
@@ -111,6 +113,7 @@ class Tally:
         open_statuses = self.open_statuses
         unresolved = batch.select([t.status in open_statuses for t in tickets])
         self.open_count += len(unresolved.tickets or ())
+        self.open_by_category.update([t.category for t in unresolved.tickets or ()])
         return unresolved
 
     def _first_bad(self, items: list[Any]) -> DataError:
