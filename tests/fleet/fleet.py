@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,26 @@ class PlaybookRun:
     seconds: float
     output: str
     recap: dict[str, dict[str, int]]
+    # CPU time (user + system) of ansible-playbook and its children, and of
+    # all the hosts' containers together (None where cgroups do not tell).
+    controller_cpu: float
+    hosts_cpu: float | None
+
+
+def container_cpu(container_id: str) -> float | None:
+    """CPU seconds a container used so far, from its cgroup (v1 or v2)."""
+    for path, scale in (
+        (f"/sys/fs/cgroup/cpuacct/docker/{container_id}/cpuacct.usage", 1e-9),
+        (f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/cpu.stat", 1e-6),
+    ):
+        try:
+            text = Path(path).read_text()
+        except OSError:
+            continue
+        if path.endswith("cpu.stat"):  # v2: "usage_usec N" first
+            text = dict(line.split() for line in text.splitlines())["usage_usec"]
+        return int(text) * scale
+    return None
 
 
 class Fleet:
@@ -188,17 +209,36 @@ class Fleet:
             "playbook.yml",
         ]
         log = self.workdir / f"playbook-{self.runs}.log"
+        hosts_before = self.hosts_cpu()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
         with log.open("w") as out:  # written as it runs: tail -f it
             command = [*playbook, *args]
             rc = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=out).returncode
         seconds = time.monotonic() - start
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        controller_cpu = (children.ru_utime - children_before.ru_utime) + (
+            children.ru_stime - children_before.ru_stime
+        )
+        hosts_after = self.hosts_cpu()
+        hosts_cpu = (
+            hosts_after - hosts_before
+            if hosts_before is not None and hosts_after is not None
+            else None
+        )
         output = log.read_text()
         recap = {
             m[1]: dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups()[1:])))
             for m in RECAP.finditer(output)
         }
-        return PlaybookRun(rc, seconds, output, recap)
+        return PlaybookRun(rc, seconds, output, recap, controller_cpu, hosts_cpu)
+
+    def hosts_cpu(self) -> float | None:
+        """CPU seconds all the hosts' containers used so far."""
+        ids = run("docker", "inspect", "--format", "{{.Id}}",
+                  *(self.container(host) for host in self.hosts)).stdout.split()  # fmt: skip
+        seconds = [container_cpu(container_id) for container_id in ids]
+        return None if None in seconds else sum(s for s in seconds if s is not None)
 
     def sh(self, host: str, script: str) -> subprocess.CompletedProcess[str]:
         """Run a shell script in a host as root, through docker (the test's own channel)."""

@@ -2,7 +2,8 @@
 with sudo, on several hosts at once (tests/fleet/fleet.py). `make test-fleet`.
 
 First deploy (the play runs the job on every host: tickets_run_on_deploy),
-an idempotent re-run, and the job run by each host's own timer service.
+an idempotent re-run, check mode, a run that repairs what was changed by hand
+on one host (and only there), and the job run by each host's own timer service.
 TICKETS_FLEET_HOSTS sets the number of hosts (default 3).
 """
 
@@ -61,6 +62,34 @@ def test_check_mode_on_the_converged_fleet_changes_nothing(fleet: Fleet) -> None
     result = fleet.deploy("--check")
     assert result.rc == 0, result.output[-3000:]
     assert all(result.recap[host]["changed"] == 0 for host in fleet.hosts), result.output[-3000:]
+
+
+def test_a_run_repairs_what_was_changed_by_hand(fleet: Fleet) -> None:
+    """The role looks at a host through one probe and skips what is as it would
+    write it: a file edited, a mode changed, a module or the virtualenv link
+    deleted on one host are still found and repaired, and only there."""
+    if len(fleet.hosts) < 2:
+        pytest.skip("needs a second host to compare with")
+    host, untouched = fleet.hosts[0], fleet.hosts[1]
+    drift = fleet.sh(
+        host,
+        "set -e; echo '# edited by hand' >> /etc/systemd/system/tickets.timer;"
+        " chmod 0644 /etc/tickets/tickets.env; rm /opt/tickets/ticketslib/history.py;"
+        " rm /opt/tickets/venv",
+    )
+    assert drift.returncode == 0, drift.stderr
+    result = fleet.deploy()
+    assert result.rc == 0, result.output[-3000:]
+    assert result.recap[host]["changed"] > 0, result.output[-3000:]
+    assert all(result.recap[h]["changed"] == 0 for h in fleet.hosts[1:]), result.output[-3000:]
+    state = (
+        "sha1sum /etc/systemd/system/tickets.timer /opt/tickets/tickets.py"
+        " /opt/tickets/ticketslib/*.py; stat -c '%a %U %G' /etc/tickets/tickets.env;"
+        " readlink /opt/tickets/venv; /opt/tickets/venv/bin/python -c 'import msgspec'"
+    )
+    repaired, expected = fleet.sh(host, state), fleet.sh(untouched, state)
+    assert repaired.returncode == expected.returncode == 0, (repaired.stderr, expected.stderr)
+    assert repaired.stdout == expected.stdout
 
 
 def test_each_host_runs_the_job_from_its_timer_service(fleet: Fleet) -> None:
