@@ -359,6 +359,10 @@ def run(options: Options) -> Figures:
             writer.add_open(tally.add(batch))
         stem = shortuuid.uuid() if options.uuid else fetched_at.strftime(TIMESTAMP_FORMAT)
         path = writer.publish(tally.open_count, dict(tally.by_category), stem)
+    except TicketsError as exc:
+        # Tickets added before the failure are formatted still: one may fail first.
+        earlier = writer.discard(failed_first=True)
+        raise (earlier or exc) from None
     except BaseException:
         writer.discard()
         raise
