@@ -165,17 +165,22 @@ def console_lines(tickets: list[Ticket]) -> bytes:
     return data
 
 
-# What the report's body receives: bytes to write as they are, or the text
-# of a part of the list with the mask of its unresolved tickets, to format.
-_WRITE, _PART = 1, 2
+# What the report's body receives: bytes for the report file or the console
+# lines, as they are; or the text of a part of the list, the mask of its
+# unresolved tickets and their fields (msgpack), to format.
+_WRITE, _CONSOLE, _PART = 1, 2, 3
+_TICKETS_OUT = msgspec.msgpack.Encoder()
+_TICKETS_IN = msgspec.msgpack.Decoder(list[Ticket])
 
 
 class ReportBody:
-    """Writes the report's text to its temporary file: in the report process
-    (ticketslib.child), or in the run itself when no process can be started."""
+    """Writes the report's text to its temporary file, and the console lines
+    to theirs: in the report process (ticketslib.child), or in the run itself
+    when no process can be started."""
 
-    def __init__(self, fd: int, log_dir: str) -> None:
+    def __init__(self, fd: int, console: IO[bytes], log_dir: str) -> None:
         self.file: IO[bytes] = open(fd, "wb")  # noqa: SIM115 - closed in finish/close
+        self.console = console
         self.log_dir = log_dir
         self._unsynced = 0
 
@@ -184,14 +189,18 @@ class ReportBody:
         try:
             if kind == _WRITE:
                 self._write(payloads[0])
+            elif kind == _CONSOLE:
+                self.console.write(payloads[0])
             elif kind == _PART:
-                separator, text, mask = payloads
+                separator, text, mask, tickets = payloads
                 self._write(separator)
                 self._write(encode_tickets(Batch(text=text, mask=mask or None)))
+                self.console.write(console_lines(_TICKETS_IN.decode(tickets)))
             elif kind == FINISH:
                 self.file.flush()
                 os.fsync(self.file.fileno())
                 self.file.close()
+                self.console.flush()
         except OSError as exc:
             raise WriteError(
                 f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}"
@@ -219,11 +228,13 @@ class ReportWriter:
     ``publish`` fsyncs it and hard-links it under a name that no other file
     has, so a report is never partial and never replaces another one;
     ``discard`` removes it.  The console lines of the unresolved tickets are
-    spooled on the side, since their count is printed before them.
+    spooled on the side (an unnamed file in the log directory), since their
+    count is printed before them.
 
     The unresolved tickets are picked out of their part's text, formatted and
-    written by a second process (ticketslib.child), in order, while the run
-    parses the next part; where no process can be started, by the run itself.
+    written, with their console lines, by a second process (ticketslib.child),
+    in order, while the run parses the next part; where no process can be
+    started, by the run itself.
     """
 
     def __init__(self, log_dir: str) -> None:
@@ -238,9 +249,18 @@ class ReportWriter:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
-        self.console = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
+        try:
+            # (Shared with the report process, which writes it.)
+            self.console = tempfile.TemporaryFile(dir=log_dir)  # noqa: SIM115
+        except OSError as exc:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp_path)
+            raise WriteError(
+                f"cannot write to log directory {log_dir!r}: {describe_os_error(exc)}"
+            ) from None
         self.first = True
-        self._body = ReportBody(fd, log_dir)
+        self._body = ReportBody(fd, self.console, log_dir)
         self._child: Child | None = None
         with contextlib.suppress(OSError):  # e.g. a process limit: write here instead
             self._child = Child(self._body.handle)
@@ -266,11 +286,15 @@ class ReportWriter:
         if not tickets.tickets:
             return
         separator = b"\n" if self.first else b",\n"
+        fields = None
         if tickets.text is not None and self._child is not None:
-            self._send(_PART, separator, tickets.text, tickets.mask or b"")
+            with contextlib.suppress(OverflowError):  # an id beyond 64 bits
+                fields = _TICKETS_OUT.encode(tickets.tickets)
+        if fields is not None:
+            self._send(_PART, separator, tickets.text or b"", tickets.mask or b"", fields)
         else:
             self._send(_WRITE, separator + encode_tickets(tickets))
-        self.console.write(console_lines(tickets.tickets))
+            self._send(_CONSOLE, console_lines(tickets.tickets))
         self.first = False
 
     def publish(self, open_count: int, by_category: dict[str, int], stem: str) -> str:
