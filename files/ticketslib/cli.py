@@ -31,6 +31,7 @@ from .errors import (
 )
 from .fetch import open_api, open_input, redact, redact_text
 from .html import write_page
+from .memory import keep_freed_blocks
 from .metrics import Figures, write_metrics
 from .output import LABELS, TIMESTAMP_FORMAT, ReportWriter, print_report, prune
 from .parse import Tally, capped, ticket_batches
@@ -415,6 +416,7 @@ def _terminate(_signum: int, _frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_blocks()
     signal.signal(signal.SIGTERM, _terminate)
     # Also when started with SIGINT ignored (a background job without job control).
     signal.signal(signal.SIGINT, signal.default_int_handler)
