@@ -10,7 +10,8 @@ The ticket list is streamed: memory stays flat however long the list is.
 Runs on Python 3.9+; needs the packages pinned in requirements.txt. The code
 lives in the package ticketslib/ beside this file (installed together):
 errors, parse (the report logic, streaming input), fetch (HTTP), output (the
-report file and console), cli (options and a run).
+report file and console), child (the process that writes the report while the
+run parses), memory (malloc tuning), cli (options and a run).
 """
 
 import gc

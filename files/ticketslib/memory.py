@@ -4,7 +4,7 @@ A run allocates and frees blocks of about 1 MiB over and over (a part of the
 list, its text formatted for the report). By default glibc gives freed blocks
 of that size back to the kernel (its mmap threshold and heap trimming) and asks
 for them again, and the kernel hands them out zeroed, page by page: about a
-fifth of a large run's CPU time. Keeping up to a few MiB of freed memory for
+tenth of a large run's CPU time. Keeping up to a few MiB of freed memory for
 reuse avoids that; peak memory is unchanged. Elsewhere (not glibc, or no
 ctypes) nothing changes.
 """
