@@ -69,11 +69,14 @@ class Child:
         os.close(answer)
         self._out: BinaryIO = open(self._outbox, "wb")  # noqa: SIM115 - closed in stop
         self._answers = answers
-        self._reaped = False
+        self._poll = select.poll()
+        self._poll.register(answers, select.POLLIN)
+        self._answer: list[bytes] = []
+        self._status: int | None = None
 
     def send(self, kind: int, *payloads: bytes | memoryview) -> None:
         """Queue a message; raise the error of an earlier one, if any."""
-        if select.select([self._answers], [], [], 0)[0]:
+        if self._poll.poll(0):  # it answered (an error) or ended
             raise self._error(*self._reap())
         header = struct.pack(f"<BB{len(payloads)}Q", kind, len(payloads), *map(len, payloads))
         try:
@@ -97,7 +100,7 @@ class Child:
         """Close the pipe and reap the process, killed first unless asked to
         let it handle what it was sent: then the error of the first message
         that failed, if one did."""
-        if self._reaped:
+        if self._status is not None:
             return None
         self._close()
         if kill:
@@ -112,14 +115,17 @@ class Child:
             self._out.close()
 
     def _reap(self) -> tuple[str, int]:
-        """(Once the process answered, or ended.)  Its answer and wait status."""
-        chunks = []
-        while chunk := os.read(self._answers, 4096):
-            chunks.append(chunk)
-        os.close(self._answers)
-        _, status = os.waitpid(self.pid, 0)
-        self._reaped = True
-        return b"".join(chunks).decode("utf-8", "replace"), status
+        """(Once the process answered, or ended.)  Its answer and wait status.
+
+        Safe to call again after a signal interrupted it."""
+        if self._answers >= 0:
+            while chunk := os.read(self._answers, 4096):
+                self._answer.append(chunk)
+            os.close(self._answers)
+            self._answers = -1
+        if self._status is None:
+            self._status = os.waitpid(self.pid, 0)[1]
+        return b"".join(self._answer).decode("utf-8", "replace"), self._status
 
     @staticmethod
     def _error(answer: str, status: int) -> BaseException:
