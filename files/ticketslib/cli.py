@@ -31,6 +31,7 @@ from .errors import (
 )
 from .fetch import open_api, open_input, redact, redact_text
 from .html import write_page
+from .memory import keep_freed_blocks
 from .metrics import Figures, write_metrics
 from .output import LABELS, TIMESTAMP_FORMAT, ReportWriter, print_report, prune
 from .parse import Tally, capped, ticket_batches
@@ -359,6 +360,10 @@ def run(options: Options) -> Figures:
             writer.add_open(tally.add(batch))
         stem = shortuuid.uuid() if options.uuid else fetched_at.strftime(TIMESTAMP_FORMAT)
         path = writer.publish(tally.open_count, dict(tally.by_category), stem)
+    except TicketsError as exc:
+        # Tickets added before the failure are formatted still: one may fail first.
+        earlier = writer.discard(failed_first=True)
+        raise (earlier or exc) from None
     except BaseException:
         writer.discard()
         raise
@@ -411,6 +416,7 @@ def _terminate(_signum: int, _frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_blocks()
     signal.signal(signal.SIGTERM, _terminate)
     # Also when started with SIGINT ignored (a background job without job control).
     signal.signal(signal.SIGINT, signal.default_int_handler)

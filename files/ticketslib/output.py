@@ -12,12 +12,12 @@ import os
 import re
 import shutil
 import tempfile
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO
 
 import msgspec
 
-from .errors import WriteError, describe_os_error, warn
+from .child import FINISH, Child, ChildDied
+from .errors import TicketsError, WriteError, describe_os_error, warn
 from .parse import CHUNK_SIZE, FLOATS, Batch, Tally, Ticket, decode
 
 WRITEBACK_BYTES = 8 * 1024 * 1024
@@ -86,10 +86,11 @@ def encode_tickets(tickets: Batch) -> memoryview:
     The text of the list as it was sent, formatted, when that is exact;
     otherwise the tickets decoded and encoded again.
     """
-    if tickets.text is not None and written_as_sent(tickets.text):
-        compact = b"[[" + tickets.text + b"]]"
+    text = tickets.selected_text()
+    if text is not None and written_as_sent(text):
+        compact = b"[[" + text + b"]]"
     else:
-        items = tickets.items if tickets.items is not None else decode(tickets.text or b"[]")
+        items = tickets.items if tickets.items is not None else decode(text or b"[]")
         nested = [[items]]
         if FLOATS.seen:
             compact = json.dumps(nested, ensure_ascii=False).encode()
@@ -164,16 +165,76 @@ def console_lines(tickets: list[Ticket]) -> bytes:
     return data
 
 
+# What the report's body receives: bytes for the report file or the console
+# lines, as they are; or the text of a part of the list, the mask of its
+# unresolved tickets and their fields (msgpack), to format.
+_WRITE, _CONSOLE, _PART = 1, 2, 3
+_TICKETS_OUT = msgspec.msgpack.Encoder()
+_TICKETS_IN = msgspec.msgpack.Decoder(list[Ticket])
+
+
+class ReportBody:
+    """Writes the report's text to its temporary file, and the console lines
+    to theirs: in the report process (ticketslib.child), or in the run itself
+    when no process can be started."""
+
+    def __init__(self, fd: int, console: IO[bytes], log_dir: str) -> None:
+        self.file: IO[bytes] = open(fd, "wb")  # noqa: SIM115 - closed in finish/close
+        self.console = console
+        self.log_dir = log_dir
+        self._unsynced = 0
+
+    def handle(self, kind: int, payloads: list[bytes]) -> None:
+        """One message of ReportWriter (raises WriteError or DataError)."""
+        try:
+            if kind == _WRITE:
+                self._write(payloads[0])
+            elif kind == _CONSOLE:
+                self.console.write(payloads[0])
+            elif kind == _PART:
+                separator, text, mask, tickets = payloads
+                self._write(separator)
+                self._write(encode_tickets(Batch(text=text, mask=mask or None)))
+                self.console.write(console_lines(_TICKETS_IN.decode(tickets)))
+            elif kind == FINISH:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+                self.file.close()
+                self.console.flush()
+        except OSError as exc:
+            raise WriteError(
+                f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}"
+            ) from None
+
+    def _write(self, data: bytes | memoryview) -> None:
+        """Every few MiB, start writing the file back to disk, so that the
+        fsync at the end has little left to wait for."""
+        self.file.write(data)
+        self._unsynced += len(data)
+        if self._unsynced >= WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):
+            self._unsynced = 0
+            self.file.flush()
+            with contextlib.suppress(OSError):  # only a hint to the kernel
+                os.posix_fadvise(self.file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.file.close()
+
+
 class ReportWriter:
     """Streams a report into a hidden temporary file in the log directory.
 
     ``publish`` fsyncs it and hard-links it under a name that no other file
     has, so a report is never partial and never replaces another one;
     ``discard`` removes it.  The console lines of the unresolved tickets are
-    spooled on the side, since their count is printed before them.
+    spooled on the side (an unnamed file in the log directory), since their
+    count is printed before them.
 
-    Writes run in a background thread, one at a time and in order, so that
-    the disk works while the next part of the list is parsed.
+    The unresolved tickets are picked out of their part's text, formatted and
+    written, with their console lines, by a second process (ticketslib.child),
+    in order, while the run parses the next part; where no process can be
+    started, by the run itself.
     """
 
     def __init__(self, log_dir: str) -> None:
@@ -188,49 +249,52 @@ class ReportWriter:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
-        self.file: IO[bytes] = open(fd, "wb")  # noqa: SIM115 - closed in publish/discard
-        self.console = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024)  # noqa: SIM115
+        try:
+            # (Shared with the report process, which writes it.)
+            self.console = tempfile.TemporaryFile(dir=log_dir)  # noqa: SIM115
+        except OSError as exc:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(self.tmp_path)
+            raise WriteError(
+                f"cannot write to log directory {log_dir!r}: {describe_os_error(exc)}"
+            ) from None
         self.first = True
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-writer")
-        self._pending: Future[None] | None = None
-        self._unsynced = 0
-        self._write(b'{\n    "open": {\n        "tickets": [')
+        self._body = ReportBody(fd, self.console, log_dir)
+        self._child: Child | None = None
+        with contextlib.suppress(OSError):  # e.g. a process limit: write here instead
+            self._child = Child(self._body.handle)
+            self._body.close()  # (the child's now; nothing was written)
+        self._send(_WRITE, b'{\n    "open": {\n        "tickets": [')
 
-    def _write(self, data: bytes | memoryview, console: bytes = b"") -> None:
-        self._wait()
-        self._pending = self._writer.submit(self._write_out, data, console)
-
-    def _write_out(self, data: bytes | memoryview, console: bytes) -> None:
-        """(In the writer thread.)  Every few MiB, start writing the file back
-        to disk, so that the fsync at the end has little left to wait for."""
-        self.file.write(data)
-        self.console.write(console)
-        self._unsynced += len(data)
-        if self._unsynced >= WRITEBACK_BYTES and hasattr(os, "posix_fadvise"):
-            self._unsynced = 0
-            self.file.flush()
-            with contextlib.suppress(OSError):  # only a hint to the kernel
-                os.posix_fadvise(self.file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-
-    def _write_error(self, exc: OSError) -> WriteError:
-        return WriteError(f"cannot write report in {self.log_dir!r}: {describe_os_error(exc)}")
-
-    def _wait(self) -> None:
-        """Wait for the previous write; raise its error."""
-        pending, self._pending = self._pending, None
-        if pending is None:
+    def _send(self, kind: int, *payloads: bytes | memoryview) -> None:
+        if self._child is None:
+            self._body.handle(kind, list(payloads))  # type: ignore[arg-type]
             return
         try:
-            pending.result()
-        except OSError as exc:
-            raise self._write_error(exc) from None
+            self._child.send(kind, *payloads)
+        except ChildDied as exc:
+            raise self._died(exc) from None
+
+    def _died(self, exc: ChildDied) -> WriteError:
+        return WriteError(
+            f"cannot write report in {self.log_dir!r}: the report process ended ({exc})"
+        )
 
     def add_open(self, tickets: Batch) -> None:
         """Append unresolved tickets to both outputs."""
         if not tickets.tickets:
             return
-        self._write(b"\n" if self.first else b",\n")
-        self._write(encode_tickets(tickets), console_lines(tickets.tickets))
+        separator = b"\n" if self.first else b",\n"
+        fields = None
+        if tickets.text is not None and self._child is not None:
+            with contextlib.suppress(OverflowError):  # an id beyond 64 bits
+                fields = _TICKETS_OUT.encode(tickets.tickets)
+        if fields is not None:
+            self._send(_PART, separator, tickets.text or b"", tickets.mask or b"", fields)
+        else:
+            self._send(_WRITE, separator + encode_tickets(tickets))
+            self._send(_CONSOLE, console_lines(tickets.tickets))
         self.first = False
 
     def publish(self, open_count: int, by_category: dict[str, int], stem: str) -> str:
@@ -242,15 +306,14 @@ class ReportWriter:
             + categories.replace("\n", "\n    ")
             + "\n}"
         )
-        self._write(tail.encode())
-        self._wait()
-        self._writer.shutdown()
-        try:
-            self.file.flush()
-            os.fsync(self.file.fileno())
-            self.file.close()
-        except OSError as exc:
-            raise self._write_error(exc) from None
+        self._send(_WRITE, tail.encode())
+        if self._child is None:
+            self._body.handle(FINISH, [])
+        else:
+            try:
+                self._child.finish()
+            except ChildDied as exc:
+                raise self._died(exc) from None
         try:
             path = self._link_unique(stem)
             with contextlib.suppress(FileNotFoundError):  # gone if it was renamed
@@ -285,16 +348,21 @@ class ReportWriter:
                 return path
         raise OSError(errno.EEXIST, f"no free name for {stem!r}")
 
-    def discard(self) -> None:
-        """Remove the temporary file (after a failure)."""
-        with contextlib.suppress(WriteError):
-            self._wait()
-        self._writer.shutdown()
-        with contextlib.suppress(OSError):
-            self.file.close()
+    def discard(self, failed_first: bool = False) -> TicketsError | None:
+        """Remove the temporary file (after a failure).
+
+        With ``failed_first``, let the report process handle what it was sent
+        first: the error of tickets added before the failure, if one came of
+        them (it comes first in the list); otherwise the process is killed.
+        """
+        earlier = None
+        if self._child is not None:
+            earlier = self._child.stop(kill=not failed_first)
+        self._body.close()
         with contextlib.suppress(OSError):
             os.unlink(self.tmp_path)
         self.console.close()
+        return earlier
 
 
 def fsync_dir(path: str) -> None:

@@ -57,32 +57,44 @@ class Batch:
 
     ``tickets`` holds the three fields of each ticket (None until validated);
     the tickets themselves are either ``text``, the JSON list as it was sent
-    (its UTF-8 checked), or ``items``, decoded Python objects.
+    (its UTF-8 checked), or ``items``, decoded Python objects.  With a
+    ``mask``, ``text`` is the list of a whole part, and the batch's tickets
+    are those whose byte in the mask is not 0 (see ``selected_text``).
     """
 
-    __slots__ = ("items", "text", "tickets")
+    __slots__ = ("items", "mask", "text", "tickets")
 
     def __init__(
         self,
         tickets: list[Ticket] | None = None,
         text: bytes | None = None,
         items: list[Any] | None = None,
+        mask: bytes | None = None,
     ) -> None:
         self.tickets = tickets
         self.text = text
         self.items = items
+        self.mask = mask
 
-    def select(self, mask: list[bool]) -> Batch:
-        """The tickets whose mask entry is true, in order."""
+    def select(self, mask: bytes) -> Batch:
+        """The tickets whose mask byte is not 0, in order (their text is
+        found only when it is asked for: ``selected_text``)."""
         tickets = list(compress(self.tickets or (), mask))
         if len(tickets) == len(self.tickets or ()):
             return self
         if not tickets:
             return Batch([], items=[])
         if self.text is not None:
-            raw = compress(RAW_TICKETS.decode(self.text), mask)
-            return Batch(tickets, text=b"[" + b",".join(raw) + b"]")
+            return Batch(tickets, text=self.text, mask=mask)
         return Batch(tickets, items=list(compress(self.items or (), mask)))
+
+    def selected_text(self) -> bytes | None:
+        """The JSON list of the batch's tickets as they were sent (None when
+        they are decoded items)."""
+        if self.text is None or self.mask is None:
+            return self.text
+        raw = compress(RAW_TICKETS.decode(self.text), self.mask)
+        return b"[" + b",".join(raw) + b"]"
 
 
 class Tally:
@@ -111,7 +123,7 @@ class Tally:
         self.by_category.update([t.category for t in tickets])
         self.seen += len(tickets)
         open_statuses = self.open_statuses
-        unresolved = batch.select([t.status in open_statuses for t in tickets])
+        unresolved = batch.select(bytes([t.status in open_statuses for t in tickets]))
         self.open_count += len(unresolved.tickets or ())
         self.open_by_category.update([t.category for t in unresolved.tickets or ()])
         return unresolved
