@@ -26,6 +26,7 @@ from .errors import DataError, FetchError, Terminated, TicketsError, UsageError,
 # The pipe holds about one part of the ticket list, so the run rarely waits.
 PIPE_BYTES = 1024 * 1024
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # (Python 3.10+ names it)
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 FINISH = 0  # the last message: answer "0" when it was handled
 
 _ERRORS = {cls.exit_code: cls for cls in (UsageError, FetchError, DataError, WriteError)}
@@ -49,9 +50,13 @@ class Child:
         answers, answer = os.pipe()
         with contextlib.suppress(OSError):  # only a larger buffer; the limit may be lower
             fcntl.fcntl(self._outbox, F_SETPIPE_SZ, PIPE_BYTES)
+        # SIGINT and SIGTERM wait until the fork is done: a signal handled
+        # while Python runs its at-fork callbacks (logging's) would be lost.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             self.pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             for fd in (inbox, self._outbox, answers, answer):
                 os.close(fd)
             raise
@@ -60,6 +65,7 @@ class Child:
             try:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
                 os.close(self._outbox)
                 os.close(answers)
                 code = _serve(open(inbox, "rb"), answer, handle)  # noqa: SIM115
@@ -73,6 +79,13 @@ class Child:
         self._poll.register(answers, select.POLLIN)
         self._answer: list[bytes] = []
         self._status: int | None = None
+        try:
+            # Runs the handlers of the signals that came meanwhile: a Ctrl-C
+            # raises here, and the process is stopped with it.
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        except BaseException:
+            self.stop()
+            raise
 
     def send(self, kind: int, *payloads: bytes | memoryview) -> None:
         """Queue a message; raise the error of an earlier one, if any."""

@@ -11,12 +11,13 @@ import json
 import os
 import re
 import shutil
+import signal
 import tempfile
 from typing import IO
 
 import msgspec
 
-from .child import FINISH, Child, ChildDied
+from .child import FINISH, STOP_SIGNALS, Child, ChildDied
 from .errors import TicketsError, WriteError, describe_os_error, warn
 from .parse import CHUNK_SIZE, FLOATS, Batch, Tally, Ticket, decode
 
@@ -239,29 +240,45 @@ class ReportWriter:
 
     def __init__(self, log_dir: str) -> None:
         self.log_dir = log_dir
+        self.tmp_path = ""
+        self._child: Child | None = None
+        # SIGINT and SIGTERM wait until the writer has started (its file made,
+        # the report process forked): a run stopped then leaves no file behind.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            os.makedirs(log_dir, exist_ok=True)
-            fd, self.tmp_path = tempfile.mkstemp(prefix=".tickets-", suffix=".tmp", dir=log_dir)
-        except OSError as exc:
-            raise WriteError(
-                f"cannot write to log directory {log_dir!r}: {describe_os_error(exc)}"
-            ) from None
+            try:
+                os.makedirs(log_dir, exist_ok=True)
+                fd, self.tmp_path = tempfile.mkstemp(prefix=".tickets-", suffix=".tmp", dir=log_dir)
+            except OSError as exc:
+                raise WriteError(
+                    f"cannot write to log directory {log_dir!r}: {describe_os_error(exc)}"
+                ) from None
+            self._start(fd)
+            # The handler of a signal that came meanwhile runs here.
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        except BaseException:
+            if self._child is not None:
+                self._child.stop()
+            if self.tmp_path:
+                with contextlib.suppress(OSError):
+                    os.unlink(self.tmp_path)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            raise
+
+    def _start(self, fd: int) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
         try:
             # (Shared with the report process, which writes it.)
-            self.console = tempfile.TemporaryFile(dir=log_dir)  # noqa: SIM115
+            self.console = tempfile.TemporaryFile(dir=self.log_dir)  # noqa: SIM115
         except OSError as exc:
             os.close(fd)
-            with contextlib.suppress(OSError):
-                os.unlink(self.tmp_path)
             raise WriteError(
-                f"cannot write to log directory {log_dir!r}: {describe_os_error(exc)}"
+                f"cannot write to log directory {self.log_dir!r}: {describe_os_error(exc)}"
             ) from None
         self.first = True
-        self._body = ReportBody(fd, self.console, log_dir)
-        self._child: Child | None = None
+        self._body = ReportBody(fd, self.console, self.log_dir)
         with contextlib.suppress(OSError):  # e.g. a process limit: write here instead
             self._child = Child(self._body.handle)
             self._body.close()  # (the child's now; nothing was written)
