@@ -29,12 +29,16 @@ failed_upgrade() {
         step "the play passed with the package index down"; rm -rf "$src"; return 1
     fi
     rm -rf "$src"
-    # The first failure is pip's (the last task header before it; Molecule
-    # boxes and colours Ansible's output).
-    sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '/TASK \[/ { task = $0 } /fatal: \[/ { print task; exit }' |
-        grep -q 'Install the packages into the new virtualenv' || {
-        sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'TASK \[|fatal: |ERROR' | tail -n 8
-        step "the play did not fail at pip"; return 1; }
+    # The one failure is pip's, against the dead index (Molecule boxes and
+    # colours Ansible's output, and may wrap its lines).
+    sed 's/\x1b\[[0-9;]*m//g' "$log" >"$log.plain"
+    if [ "$(grep -c 'fatal: \[' "$log.plain")" != 1 ] ||
+        ! grep -q 'No matching distribution found' "$log.plain"; then
+        grep -E 'TASK \[|fatal: |ERROR' "$log.plain" | tail -n 20
+        rm -f "$log.plain"
+        step "the play did not fail at pip, or not only there"; return 1
+    fi
+    rm -f "$log.plain"
     molecule verify -s $s
 }
 
