@@ -346,8 +346,9 @@ def show_trend(options: Options) -> None:
 def run(options: Options) -> Figures:
     token = read_token(options)
     writer = ReportWriter(options.log)  # fail early when DIR is not writable
-    remove_stale_temp_files(options.log)
     try:
+        # Inside: a Ctrl-C here still removes the writer's file.
+        remove_stale_temp_files(options.log)
         fetched_at = datetime.now(timezone.utc)
         if options.api:
             chunks = open_api(
