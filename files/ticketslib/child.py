@@ -44,19 +44,19 @@ class Child:
     def __init__(self, handle: Handler) -> None:
         """Fork a process that calls handle(kind, payloads) for each message.
 
+        The caller blocks SIGINT and SIGTERM around it (ReportWriter does): a
+        signal handled while Python runs its at-fork callbacks (logging's)
+        would be lost. The process unblocks them for itself.
+
         Raises OSError when no process can be started.
         """
         inbox, self._outbox = os.pipe()
         answers, answer = os.pipe()
         with contextlib.suppress(OSError):  # only a larger buffer; the limit may be lower
             fcntl.fcntl(self._outbox, F_SETPIPE_SZ, PIPE_BYTES)
-        # SIGINT and SIGTERM wait until the fork is done: a signal handled
-        # while Python runs its at-fork callbacks (logging's) would be lost.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             self.pid = os.fork()
         except OSError:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             for fd in (inbox, self._outbox, answers, answer):
                 os.close(fd)
             raise
@@ -79,13 +79,6 @@ class Child:
         self._poll.register(answers, select.POLLIN)
         self._answer: list[bytes] = []
         self._status: int | None = None
-        try:
-            # Runs the handlers of the signals that came meanwhile: a Ctrl-C
-            # raises here, and the process is stopped with it.
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        except BaseException:
-            self.stop()
-            raise
 
     def send(self, kind: int, *payloads: bytes | memoryview) -> None:
         """Queue a message; raise the error of an earlier one, if any."""
