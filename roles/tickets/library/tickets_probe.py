@@ -112,6 +112,8 @@ def describe(module: AnsibleModule, path: str) -> dict[str, str] | None:
 def missing_packages(names: list[str]) -> list[str]:
     """The names dpkg's status file does not list as installed (its Status
     field ends with "installed": "install ok installed", "hold ok installed")."""
+    if not names:
+        return []
     installed = set()
     package = None
     try:
