@@ -57,6 +57,8 @@ OPTIONS = [
     "--metrics",
     "--max-list",
     "--every",
+    "--check-config",
+    "--version",
 ]
 ENV_NAMES = [
     "TICKETS_API_URL",
@@ -247,12 +249,13 @@ def test_cli_api_overrides_env_input(tmp_path: Path, seeded_api: MockApi) -> Non
 @pytest.mark.parametrize(
     ("name", "value", "needle"),
     [
-        ("TICKETS_KEEP", "abc", "--keep"),
-        ("TICKETS_KEEP", "-1", "--keep"),
-        ("TICKETS_TIMEOUT", "soon", "--timeout"),
-        ("TICKETS_TIMEOUT", "0", "--timeout"),
-        ("TICKETS_RETRIES", "many", "--retries"),
-        ("TICKETS_MAX_BYTES", "lots", "--max-bytes"),
+        ("TICKETS_KEEP", "abc", "TICKETS_KEEP"),
+        ("TICKETS_KEEP", "-1", "TICKETS_KEEP"),
+        ("TICKETS_TIMEOUT", "soon", "TICKETS_TIMEOUT"),
+        ("TICKETS_TIMEOUT", "0", "TICKETS_TIMEOUT"),
+        ("TICKETS_RETRIES", "many", "TICKETS_RETRIES"),
+        ("TICKETS_MAX_BYTES", "lots", "TICKETS_MAX_BYTES"),
+        ("TICKETS_EVERY", "often", "TICKETS_EVERY"),
         ("TICKETS_USE_UUID", "maybe", "TICKETS_USE_UUID"),
         ("TICKETS_API_URL", "ftp://example.com/t", "not an http(s) URL"),
     ],
@@ -268,8 +271,91 @@ def test_bad_env_values(log_dir: Path, name: str, value: str, needle: str) -> No
 def test_bad_env_lang(log_dir: Path) -> None:
     before = snapshot(log_dir)
     result = run_cli("--input", "-", "--log", log_dir, env={"TICKETS_LANG": "fr"}, stdin=b"[]")
-    assert_error(result, 2, "fr")
+    assert_error(result, 2, "TICKETS_LANG", "fr")
     assert snapshot(log_dir) == before
+
+
+# -- --check-config and --version ------------------------------------------------
+
+
+def env_file(path: Path, settings: dict[str, tuple[str | None, str]]) -> Path:
+    """An environment file as the role writes it: NAME='value', each below a
+    comment naming the role variable it came from (or none)."""
+    lines = []
+    for name, (source, value) in settings.items():
+        if source:
+            lines.append(f"# {source}")
+        lines.append(f"{name}='{value}'")
+    path.write_text("# written by Ansible\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+VALID = {
+    "TICKETS_API_URL": ("tickets_api_url", "https://helpdesk.example.com/api/tickets"),
+    "TICKETS_LOG_DIR": ("tickets_report_dir", "/var/lib/tickets/reports"),
+    "TICKETS_MAX_BYTES": ("tickets_max_response_size", "256M"),
+    "TICKETS_TIMEOUT": ("tickets_http_timeout", "10"),
+}
+
+
+def test_check_config_accepts_a_valid_file_and_touches_nothing(tmp_path: Path) -> None:
+    path = env_file(tmp_path / "tickets.env", VALID)
+    result = run_cli("--check-config", path, cwd=tmp_path)
+    assert_ok(result)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tickets.env"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TICKETS_MAX_BYTES", "0"),
+        ("TICKETS_TIMEOUT", "never"),
+        ("TICKETS_API_URL", "ftp://helpdesk.example.com/"),
+        ("TICKETS_EVERY", "2w"),
+    ],
+)
+def test_check_config_names_the_setting(tmp_path: Path, name: str, value: str) -> None:
+    settings = {**VALID, name: ("tickets_the_variable", value)}
+    result = run_cli("--check-config", env_file(tmp_path / "tickets.env", settings))
+    line = assert_error(result, 2, f"tickets_the_variable ({name}=")
+    assert line.count("\n") == 0
+
+
+def test_check_config_reads_only_the_file(tmp_path: Path) -> None:
+    """The job sees the file's variables: a stray one in the checking
+    process's environment neither breaks nor saves the check."""
+    path = env_file(tmp_path / "tickets.env", VALID)
+    assert_ok(run_cli("--check-config", path, env={"TICKETS_KEEP": "bad"}))
+    del_url = {name: v for name, v in VALID.items() if name != "TICKETS_API_URL"}
+    path = env_file(tmp_path / "no-url.env", del_url)
+    result = run_cli("--check-config", path, env={"TICKETS_API_URL": "http://x/"})
+    assert_error(result, 2, "no ticket source")
+
+
+def test_check_config_reads_the_token_file(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    settings = {**VALID, "TICKETS_TOKEN_FILE": ("", str(token))}
+    result = run_cli("--check-config", env_file(tmp_path / "tickets.env", settings))
+    assert_error(result, 2, "cannot read token file")
+    token.write_text("tok-3f9a1c77e2\n")
+    result = run_cli("--check-config", env_file(tmp_path / "tickets.env", settings))
+    assert_ok(result)
+    assert "tok-3f9a1c77e2" not in result.stdout + result.stderr
+
+
+def test_check_config_refuses_a_malformed_file(tmp_path: Path) -> None:
+    path = tmp_path / "tickets.env"
+    path.write_text("TICKETS_API_URL='http://x/'\nthis is not an assignment\n")
+    assert_error(run_cli("--check-config", path), 2, ":2: not a NAME=VALUE line")
+    assert_error(run_cli("--check-config", tmp_path / "missing.env"), 2, "cannot read")
+
+
+def test_version() -> None:
+    from ticketslib import __version__
+
+    result = run_cli("--version")
+    assert_ok(result)
+    assert result.stdout.split() == ["tickets.py", __version__]
 
 
 # -- secrets ---------------------------------------------------------------------

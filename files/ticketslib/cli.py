@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import shortuuid
 
-from . import history
+from . import __version__, history
 from .cleanup import remove_stale_temp_files
 from .errors import (
     EXIT_CODES_HELP,
@@ -116,7 +116,7 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
-        prog="tickets.py",
+        prog=os.path.basename(sys.argv[0]) or "tickets",
         description=(
             "Fetch a helpdesk's tickets, print a report (unresolved tickets; tickets per "
             "category) and save it as JSON under a unique name in the log directory. "
@@ -141,7 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log",
         metavar="DIR",
-        default=env("TICKETS_LOG_DIR", "logs"),
         help="directory for the JSON reports, created when missing (env TICKETS_LOG_DIR; "
         "default: ./logs)",
     )
@@ -156,7 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep",
         metavar="N",
         type=non_negative_int,
-        default=env("TICKETS_KEEP", "0"),
         help="keep only the newest N reports this tool wrote in DIR; other files are never "
         "touched; 0 keeps all (env TICKETS_KEEP; default: 0)",
     )
@@ -171,14 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout",
         metavar="SECONDS",
         type=positive_float,
-        default=env("TICKETS_TIMEOUT", "10"),
         help="connect and read timeout (env TICKETS_TIMEOUT; default: 10)",
     )
     parser.add_argument(
         "--retries",
         metavar="N",
         type=non_negative_int,
-        default=env("TICKETS_RETRIES", "3"),
         help="retries with exponential backoff on connection errors, 429 and 5xx "
         "(env TICKETS_RETRIES; default: 3)",
     )
@@ -186,27 +182,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-bytes",
         metavar="SIZE",
         type=byte_size,
-        default=env("TICKETS_MAX_BYTES", str(DEFAULT_MAX_BYTES)),
         help="refuse a response larger than SIZE (e.g. 512K, 256M, 1G; env "
         "TICKETS_MAX_BYTES; default: 256M)",
     )
     parser.add_argument(
         "--token-file",
         metavar="PATH",
-        default=env("TICKETS_TOKEN_FILE"),
         help="file holding a bearer token for the API (env TICKETS_TOKEN_FILE; or the token "
         "itself in TICKETS_API_TOKEN); the token is never printed",
     )
     parser.add_argument(
         "--lang",
         choices=sorted(LABELS),
-        default=env("TICKETS_LANG", "ru"),
         help="language of the console report (env TICKETS_LANG; default: ru)",
     )
     parser.add_argument(
         "--metrics",
         metavar="FILE",
-        default=env("TICKETS_METRICS_FILE"),
         help="after every run, success or failure, write the job's health in Prometheus "
         "text format to FILE, atomically (for node_exporter's textfile collector; env "
         "TICKETS_METRICS_FILE)",
@@ -215,7 +207,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-list",
         metavar="N",
         type=non_negative_int,
-        default=env("TICKETS_MAX_LIST"),
         help="print at most N unresolved tickets, then how many more the report file "
         "holds (env TICKETS_MAX_LIST; default: all)",
     )
@@ -223,10 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--every",
         metavar="DURATION",
         type=duration,
-        default=env("TICKETS_EVERY"),
         help="stay in the foreground and run at every DURATION (3h, 30m, 1h30m) on a grid "
         "from UTC midnight, until SIGTERM/SIGINT (env TICKETS_EVERY)",
     )
+    parser.add_argument(
+        "--check-config",
+        metavar="ENV_FILE",
+        nargs="?",
+        const="",
+        help="check the options (flags, environment and ENV_FILE if given, a file of "
+        "NAME='value' lines as systemd and sh read them), the token file and the log "
+        "directory's parent, then exit: 0 when they are valid, else 2 with one line "
+        "naming the setting",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     trend = parser.add_argument_group(
         "trend view",
         "Without --api/--input, --history and --html show the reports already in DIR "
@@ -244,7 +245,6 @@ def build_parser() -> argparse.ArgumentParser:
     trend.add_argument(
         "--html",
         metavar="FILE",
-        default=env("TICKETS_HTML_FILE"),
         help="write a self-contained HTML page with the trend chart of every report in DIR "
         "and the latest run's table; with --api/--input, after the run (env TICKETS_HTML_FILE)",
     )
@@ -268,6 +268,7 @@ class Options(argparse.Namespace):
     metrics: str | None
     max_list: int | None
     every: int | None
+    check_config: str | None
 
 
 # Visible ASCII: what an Authorization header can carry.
@@ -294,12 +295,68 @@ def read_token(options: Options) -> str | None:
     return token
 
 
+def text(value: str) -> str:
+    return value
+
+
+def language(value: str) -> str:
+    if value not in LABELS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(sorted(LABELS))}")
+    return value
+
+
+# Options that the environment can set when the command line does not: the
+# option's dest, its variable, how the value is read, and the default.
+ENVIRONMENT: list[tuple[str, str, Any, str | None]] = [
+    ("log", "TICKETS_LOG_DIR", text, "logs"),
+    ("keep", "TICKETS_KEEP", non_negative_int, "0"),
+    ("timeout", "TICKETS_TIMEOUT", positive_float, "10"),
+    ("retries", "TICKETS_RETRIES", non_negative_int, "3"),
+    ("max_bytes", "TICKETS_MAX_BYTES", byte_size, str(DEFAULT_MAX_BYTES)),
+    ("token_file", "TICKETS_TOKEN_FILE", text, None),
+    ("lang", "TICKETS_LANG", language, "ru"),
+    ("metrics", "TICKETS_METRICS_FILE", text, None),
+    ("max_list", "TICKETS_MAX_LIST", non_negative_int, None),
+    ("every", "TICKETS_EVERY", duration, None),
+    ("html", "TICKETS_HTML_FILE", text, None),
+]
+
+# Where the environment's values came from, by variable, when an environment
+# file said so (--check-config FILE): named in the error of a bad value.
+SOURCES: dict[str, str] = {}
+
+
+def env_error(name: str, value: str, reason: object) -> UsageError:
+    setting = f"{name}={value!r}"
+    if name in SOURCES:
+        setting = f"{SOURCES[name]} ({setting})"
+    return UsageError(f"{setting}: {reason}")
+
+
+def from_environment(options: Options) -> None:
+    """Fill in each option the command line left unset from its variable (or
+    its default); a bad value is an error naming the variable."""
+    for dest, name, read, default in ENVIRONMENT:
+        if getattr(options, dest, None) is not None:
+            continue
+        value = env(name)
+        if value is None and default is None:
+            continue
+        try:
+            setattr(options, dest, read(value or default))
+        except argparse.ArgumentTypeError as exc:
+            raise env_error(name, value or "", exc) from None
+
+
 def parse_options(argv: list[str] | None) -> Options:
     parser = build_parser()
     options = parser.parse_args(argv, namespace=Options())
     if options.history is not None and (options.api or options.input):
         parser.error("--history shows the saved reports and fetches nothing: drop --api/--input")
     try:
+        if options.check_config:
+            load_environment_file(options.check_config)
+        from_environment(options)
         if options.uuid is None:
             options.uuid = env_flag("TICKETS_USE_UUID")
         if options.api is None and options.input is None:
@@ -311,19 +368,57 @@ def parse_options(argv: list[str] | None) -> Options:
                 try:
                     options.api = http_url(api)
                 except argparse.ArgumentTypeError as exc:
-                    raise UsageError(f"TICKETS_API_URL: {exc}") from None
+                    raise env_error("TICKETS_API_URL", redact(api), exc) from None
+        if not options.open_status:
+            statuses = env("TICKETS_OPEN_STATUSES", "open") or "open"
+            options.open_status = [s.strip() for s in statuses.split(",") if s.strip()]
+            if not options.open_status:
+                raise env_error("TICKETS_OPEN_STATUSES", statuses, "names no status")
     except (UsageError, argparse.ArgumentTypeError) as exc:
         parser.error(f"{exc}")
     if not options.api and not options.input and not trend_only(options):
         parser.error("no ticket source: give --api URL (or TICKETS_API_URL) or --input PATH")
-    if options.lang not in LABELS:  # argparse does not check a default from the environment
-        parser.error(f"TICKETS_LANG={options.lang!r}: expected one of {', '.join(sorted(LABELS))}")
-    if not options.open_status:
-        statuses = env("TICKETS_OPEN_STATUSES", "open") or "open"
-        options.open_status = [s.strip() for s in statuses.split(",") if s.strip()]
-        if not options.open_status:
-            parser.error("TICKETS_OPEN_STATUSES names no status")
     return options
+
+
+# NAME=VALUE, VALUE optionally in single or double quotes (what systemd's
+# EnvironmentFile= and /bin/sh both read the same way).
+_ASSIGNMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|\"([^\"\\]*)\"|(\S*))\s*")
+# A comment line just above an assignment that names where its value came from.
+_SOURCE = re.compile(r"#\s*([a-z_][a-z0-9_]*)\s*")
+
+
+def load_environment_file(path: str) -> None:
+    """Read an environment file into the environment this process checks.
+
+    A comment line of one word right above an assignment (``# tickets_keep_reports``,
+    as the Ansible role writes it) names the setting the value came from.
+    """
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = describe_os_error(exc) if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read environment file {path!r}: {reason}") from None
+    # The job sees this file's variables only: none of this process's own.
+    for name in [name for name in os.environ if name.startswith("TICKETS_")]:
+        del os.environ[name]
+    source = None
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            match = _SOURCE.fullmatch(stripped)
+            source = match.group(1) if match else None
+            continue
+        match = _ASSIGNMENT.fullmatch(stripped)
+        if not match:
+            raise UsageError(f"{path}:{number}: not a NAME=VALUE line")
+        name = match.group(1)
+        value = next(v for v in match.groups()[1:] if v is not None)
+        os.environ[name] = value
+        if source:
+            SOURCES[name] = source
+        source = None
 
 
 def trend_only(options: Options) -> bool:
@@ -422,6 +517,14 @@ def main(argv: list[str] | None = None) -> int:
     # Also when started with SIGINT ignored (a background job without job control).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     options = parse_options(argv)
+    if options.check_config is not None:
+        try:
+            read_token(options)
+        except UsageError as exc:
+            error(str(exc))
+            return exc.exit_code
+        print("tickets: the configuration is valid", flush=True)
+        return EXIT_OK
     if options.every and not trend_only(options):
         return every(options.every, lambda: run_once(options))
     return run_once(options)
