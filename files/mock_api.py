@@ -550,8 +550,15 @@ class Data:
     count: int
     t0: int  # the server's start, in whole minutes: "now" for the data
 
+    def bits(self, n: int) -> int:
+        return mix64(seed_number(self.seed) ^ mix64(n))
+
+    def pick(self, n: int, choices: Sequence[T], slot: int) -> T:
+        """Ticket n's choice (as Ticket.pick), without building the ticket."""
+        return choices[((self.bits(n) >> (8 * slot)) & 0xFF) % len(choices)]
+
     def ticket(self, n: int) -> Ticket:
-        bits = mix64(seed_number(self.seed) ^ mix64(n))
+        bits = self.bits(n)
         if n <= self.count:
             created = self.t0 - SPAN + (n * SPAN) // (self.count + 1)
             updated = created + mix64(bits) % (self.t0 - created + 1)
@@ -615,7 +622,8 @@ class Seq:
 
     def slice(self, start: int, stop: int) -> list[int]:
         stop = min(stop, len(self))
-        head = (self.front + self.base[: max(0, stop - len(self.front))])[start:stop]
+        skip = len(self.front)
+        head = self.front[start:stop] + self.base[max(0, start - skip) : max(0, stop - skip)]
         if self.tail_from is None or stop <= self.head:
             return head
         first = max(start, self.head)
@@ -759,6 +767,9 @@ def sort_numbers(
     numbers: list[int], data: Data, criteria: list[tuple[Callable[[Ticket], Any], bool]]
 ) -> list[int]:
     """Sort ticket numbers by (key, descending) criteria, the first the most significant."""
+    if len(criteria) == 1 and criteria[0][0] in (by_number, by_created):
+        # created grows with n (SPAN > STYLE_MAX_COUNT seconds): no tickets to build
+        return sorted(numbers, reverse=criteria[0][1])
     tickets = [data.ticket(n) for n in numbers]
     for key, descending in reversed(criteria):
         tickets.sort(key=key, reverse=descending)
@@ -955,9 +966,7 @@ class Redmine(Style):
     def select(self, ctx: Ctx) -> list[int]:
         keep = self.status_filter(ctx.get("status_id"))
         numbers = [
-            n
-            for n in range(1, ctx.data.count + 1)
-            if keep(ctx.data.ticket(n).pick(REDMINE_STATUSES, 0))
+            n for n in range(1, ctx.data.count + 1) if keep(ctx.data.pick(n, REDMINE_STATUSES, 0))
         ]
         return sort_numbers(numbers, ctx.data, self.criteria(ctx.get("sort")))
 
@@ -1145,9 +1154,7 @@ class GitHub(Style):
                 raise self.invalid(name, value)
         wanted = {"open": ("open",), "closed": ("closed",), "all": STATUSES}[state]
         data = ctx.data
-        numbers = [
-            n for n in range(1, data.count + 1) if data.ticket(n).pick(STATUSES, 0) in wanted
-        ]
+        numbers = [n for n in range(1, data.count + 1) if data.pick(n, STATUSES, 0) in wanted]
         keys = {"created": by_created, "updated": by_updated, "comments": lambda t: t.number(6, 20)}
         return sort_numbers(numbers, data, [(keys[sort], direction == "desc")])
 
@@ -1308,9 +1315,7 @@ class GitLab(Style):
                 raise Refusal(json_reply(400, {"error": f"{name} does not have a valid value"}))
         wanted = {"opened": ("open",), "closed": ("closed",), "all": STATUSES}[str(state)]
         data = ctx.data
-        numbers = [
-            n for n in range(1, data.count + 1) if data.ticket(n).pick(STATUSES, 0) in wanted
-        ]
+        numbers = [n for n in range(1, data.count + 1) if data.pick(n, STATUSES, 0) in wanted]
         key = by_created if order_by == "created_at" else by_updated
         return sort_numbers(numbers, data, [(key, sort == "desc")])
 
