@@ -391,6 +391,19 @@ def test_help_documents_options_and_query() -> None:
         "list",
         "bad-ticket",
         "truncated",
+        "--style",
+        "--token",
+        *STYLES,
+        "/_all",
+        *(f"mock_{knob}=" for knob in KNOBS),
+        "nextPageToken",
+        "X-Next-Page",
+        "Retry-After",
+        "x-ratelimit-reset",
+        "X-Redmine-API-Key",
+        "PRIVATE-TOKEN",
+        "EMAIL/token:SECRET",
+        "SECRET:X",
     ):
         assert word in result.stdout
 
@@ -1142,3 +1155,44 @@ def test_endless_crawl(styled: dict[str, MockApi], name: str) -> None:
         assert "X-Total" not in done.pages[-1].headers
     if style == "redmine":
         assert done.pages[-1].json()["total_count"] == 10**9
+
+
+KNOBS = (
+    "count",
+    "seed",
+    "delay",
+    "key",
+    "ratelimit",
+    "ratelimit_from",
+    "retry_after",
+    "ratelimit_form",
+    "ratelimit_status",
+    "fail_page",
+    "fail",
+    "loop",
+    "foreign",
+    "foreign_page",
+    "shift",
+    "total_drift",
+    "endless",
+)
+
+
+@pytest.mark.parametrize("style", ["github", "redmine"])
+def test_keep_alive_without_nagle_stalls(styled: dict[str, MockApi], style: str) -> None:
+    api = styled[style]
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=5)
+    path = PATHS[style] + "?per_page=5&limit=5&mock_count=40"
+    sockets = set()
+    start = time.monotonic()
+    for _ in range(50):
+        connection.request("GET", path)
+        response = connection.getresponse()
+        assert response.version == 11
+        response.read()
+        sockets.add(id(connection.sock))
+    elapsed = time.monotonic() - start
+    connection.close()
+    assert len(sockets) == 1  # one connection served all 50
+    # Nagle + delayed ACK would cost ~40 ms per answer on a reused connection (2 s here).
+    assert elapsed < 1.5
