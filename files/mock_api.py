@@ -44,7 +44,8 @@ defaults; applied in this order: delay, fail_first, status, body):
                                   lacks "status"
                      truncated    Content-Length larger than the body sent,
                                   then the connection is closed
-The mock_* knobs below work on /tickets too (before the parameters above).
+mock_delay, mock_key and the mock_ratelimit* knobs below work on /tickets too
+(before the parameters above); the paging knobs do not.
 With --token SECRET, /tickets requires "Authorization: Bearer SECRET" (else 401).
 
 Example:
@@ -88,9 +89,10 @@ what no source here confirmed.
     filter without status_id only OPEN issues (IssueQuery's default filter
          status_id "o"); status_id=* all, =o open, =c closed, =ID or =ID|ID,
          =!ID. Other filters are ignored.
-    sort sort=COL[:desc][,COL...] over id, created_on, updated_on (ascending
-         unless :desc; at most 3; unknown columns ignored); issues.id DESC is
-         appended as the tie-breaker; default id:desc.
+    sort sort=COL[:desc][,COL...] over id, created_on, updated_on, status,
+         tracker, priority (ascending unless :desc; at most 3; unknown columns
+         ignored); issues.id DESC is appended as the tie-breaker unless id is
+         named; default id:desc.
     auth X-Redmine-API-Key: SECRET, or key=SECRET, or HTTP Basic with SECRET as
          the user name (any password). Otherwise 401 with an empty body, plus
          "WWW-Authenticate: Basic realm="Redmine API"" when no key was sent.
@@ -118,7 +120,8 @@ what no source here confirmed.
          origin, as GitHub's do) and keep the request's other parameters
          with page=N appended. The crawl follows rel="next" until it is gone.
     filter state=open (default) | closed | all; anything else 422.
-         sort=created (default) | updated, direction=desc (default) | asc.
+         sort=created (default) | updated | comments, direction=desc
+         (default) | asc.
     auth Authorization: Bearer SECRET or Authorization: token SECRET;
          otherwise 401 {"message": "Requires authentication" | "Bad
          credentials"} (GitHub itself answers 404 for a private repository
@@ -156,7 +159,7 @@ what no source here confirmed.
     auth PRIVATE-TOKEN: SECRET, or Authorization: Bearer SECRET, or
          private_token=SECRET / access_token=SECRET; otherwise 401
          {"message": "401 Unauthorized"}.
-    rate limits the knobs answer 429, body "Retry later\n", Retry-After: S,
+    rate limits the knobs answer 429, body "Retry later\\n", Retry-After: S,
          RateLimit-Name, -Limit, -Observed, -Remaining, -Reset (epoch),
          -ResetTime (HTTP date).
 
@@ -177,13 +180,13 @@ what no source here confirmed.
          the first 10,000 records (page*per_page > 10,000): 400.
     cursor paging as soon as a page[size] / page[after] / page[before]
          parameter is given: page[size] (default 100; > 100 -> 400),
-         page[after]=CURSOR. Body {"tickets": [...], "meta": {"has_more",
-         "after_cursor", "before_cursor"}, "links": {"next", "prev"}}, no
-         count. Stop when meta.has_more is false: the last page still has
-         an after_cursor and a links.next (to an empty page) [unconfirmed];
-         an empty page has null cursors and links.
-    sort sort_by=id (default) | created_at | updated_at, sort_order=asc
-         (default) | desc.
+         page[after]=CURSOR (or page[before]=CURSOR). Body {"tickets": [...],
+         "meta": {"has_more", "after_cursor", "before_cursor"}, "links":
+         {"next", "prev"}}, no count. Stop when meta.has_more is false: the
+         last page still has an after_cursor and a links.next (to an empty
+         page) [unconfirmed]; an empty page has null cursors and links.
+    sort sort_by=id (default) | created_at | updated_at | status,
+         sort_order=asc (default) | desc.
     auth HTTP Basic "EMAIL/token:SECRET" (any email), or Authorization:
          Bearer SECRET (OAuth); otherwise 401 {"error": "Couldn't
          authenticate you"}.
@@ -287,7 +290,9 @@ Knobs (query parameters of a list endpoint, every style; default in brackets)
                        larger, connection closed) [500]
     mock_loop=P        page P's next link (token, cursor) points back to page
                        P-1 (to itself when P=1): the exact URL of P-1's own
-                       link, so the crawl visits a URL twice
+                       link, so the crawl visits a URL twice (P >= 3 for an
+                       exact repeat: page 1's link may differ from the URL
+                       a crawl starts with)
     mock_foreign=ORIGIN page mock_foreign_page's next link goes to ORIGIN
                        (e.g. http://127.0.0.1:PORT) with the same path/query
     mock_foreign_page=P                                                [1]
@@ -301,8 +306,9 @@ Knobs (query parameters of a list endpoint, every style; default in brackets)
     mock_endless=1     the list never ends: 10^9 tickets, every page full
                        with a next link / token / has_more (new tickets past
                        count are unfiltered)
-    Next links, tokens and cursors do not apply to redmine (the client
-    computes offsets): there mock_loop and mock_foreign do nothing.
+    Redmine has no next link (the client computes offsets): there mock_loop
+    and mock_foreign do nothing; Jira's token is no URL: mock_foreign does
+    nothing there.
     A bad knob value answers 400 {"error": ..., "status": 400}.
 
 Ground truth: GET /_all?style=NAME&<the list endpoint's query>
@@ -1501,7 +1507,7 @@ class Zendesk(Style):
             return Window(0, size, "cursor")
         size = page_size(ctx.get("per_page"), 100, 100)
         start = (page_number(ctx.get("page")) - 1) * size
-        if start >= ZENDESK_OFFSET_LIMIT:
+        if start + size > ZENDESK_OFFSET_LIMIT:
             raise pagination_error(
                 "Offset pagination is limited to the first 10000 records. Use cursor pagination."
             )
