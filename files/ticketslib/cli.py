@@ -566,7 +566,6 @@ FROM_PRESET: list[tuple[str, str, Any]] = [
     ("page_param", "page_param", param_name),
     ("size_param", "size_param", param_name),
     ("total_path", "total_path", keys_path),
-    ("page_size", "page_size", int),
 ]
 
 # Where the environment's values came from, by variable, when an environment
@@ -636,6 +635,7 @@ def resolve(options: Options) -> None:
         size_param=options.size_param,
         total_path=options.total_path,
         page_size=options.page_size,
+        preset_page_size=preset.page_size if preset is not None else None,
         max_pages=options.max_pages,
         params=preset.params if preset is not None else (),
     )
@@ -821,9 +821,10 @@ def run(options: Options, stats: Stats) -> Figures:
         report.discard()
         raise
     if tally.duplicates:
+        many = tally.duplicates > 1
         warn(
-            f"{tally.duplicates} tickets came on two pages (the list changed during the "
-            "crawl): each was counted once"
+            f"{tally.duplicates} ticket{'s' if many else ''} came on two pages (the list "
+            f"changed during the crawl): {'each was' if many else 'it was'} counted once"
         )
     try:
         print_report(

@@ -175,6 +175,7 @@ class Paging:
     size_param: Optional[str] = None  # noqa: UP045
     total_path: Optional[Path] = None  # noqa: UP045
     page_size: Optional[int] = None  # noqa: UP045
+    preset_page_size: Optional[int] = None  # noqa: UP045 - the URL's own size wins over it
     max_pages: int = DEFAULT_MAX_PAGES
     params: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
@@ -200,13 +201,14 @@ class Paginator:
         self.page_param = paging.page_param or PAGE_PARAMS.get(paging.resolved_style(), "")
         self.size_param = paging.size_param or SIZE_PARAMS.get(paging.resolved_style(), "per_page")
 
-    def size(self) -> dict[str, str]:
-        size = self.paging.page_size
-        return {self.size_param: str(size)} if size else {}
-
     def start(self) -> str:
-        url = with_params(self.first_url, dict(self.paging.params), replace=False)
-        return with_params(url, self.size())
+        """The first page's URL (later pages of some styles start from it too)."""
+        params = dict(self.paging.params)
+        if self.paging.preset_page_size:
+            params[self.size_param] = str(self.paging.preset_page_size)
+        url = with_params(self.first_url, params, replace=False)
+        size = self.paging.page_size
+        return with_params(url, {self.size_param: str(size)}) if size else url
 
     def next(self, response: Response, envelope: Any, count: int) -> str | None:
         return None
