@@ -226,12 +226,14 @@ class NoPaging(Paginator):
 class LinkPaginator(Paginator):
     """The Link header's rel="next" (the Singer SDK's HeaderLinkPaginator)."""
 
+    target: str | None = None
+
     def more_may_follow(self, response: Response) -> bool:
-        return next_link(response.headers) is not None
+        self.target = next_link(response.headers)  # (read once, before the body)
+        return self.target is not None
 
     def next(self, response: Response, envelope: Any, count: int) -> str | None:
-        target = next_link(response.headers)
-        return urljoin(response.url, target) if target else None
+        return urljoin(response.url, self.target) if self.target else None
 
 
 def _has_more(envelope: Any, path: Path | None) -> bool:

@@ -85,7 +85,8 @@ class TempFile:
             self.discard()
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             raise
-        self.file = open(self.fd, "wb", closefd=False)  # noqa: SIM115 - closed in _close
+        # (A large buffer: a report is written in parts of up to a few MiB.)
+        self.file = open(self.fd, "wb", buffering=1 << 20, closefd=False)  # noqa: SIM115
 
     def write(self, data: bytes | memoryview) -> None:
         self.file.write(data)
