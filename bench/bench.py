@@ -84,20 +84,35 @@ def serve(count: int, size: int) -> tuple[subprocess.Popen[str], str]:
     return server, server.stdout.readline().strip()
 
 
+# Each way's command, with URL for the server's; the log directory comes last.
+WAYS = {
+    "tickets.py": [str(TICKETS), "--api", "URL", "--log"],
+    "naive": [str(BENCH / "naive.py"), "URL"],
+    "floor": [str(BENCH / "floor.py"), "URL"],
+}
+
+
 def compare(
-    title: str, commands: dict[str, list[str]], repeat: int, tmp: Path
+    title: str, count: int, size: int, ways: list[str], repeat: int, tmp: Path
 ) -> dict[str, list[Run]]:
+    """Serve COUNT tickets in pages of SIZE and run each of WAYS in turn."""
     print(f"\n{title}")
     print(
         f"{'way':<12} {'runs':>4}  {'wall s median (range)':<22} "
         f"{'CPU s median':>12} {'RSS MiB':>8}"
     )
-    results: dict[str, list[Run]] = {name: [] for name in commands}
-    for n in range(repeat + 1):
-        for name, command in commands.items():
-            run = measure(command, tmp / f"log-{name}-{n}")
-            if n:  # the first round warms the caches
-                results[name].append(run)
+    results: dict[str, list[Run]] = {name: [] for name in ways}
+    server, url = serve(count, size)
+    try:
+        for n in range(repeat + 1):
+            for name in ways:
+                command = [sys.executable, *(url if a == "URL" else a for a in WAYS[name])]
+                run = measure(command, tmp / f"log-{name}-{n}")
+                if n:  # the first round warms the caches
+                    results[name].append(run)
+    finally:
+        server.kill()
+        server.wait()
     for name, runs in results.items():
         print(
             f"{name:<12} {len(runs):>4}  {spread([r.wall for r in runs]):<22} "
@@ -121,40 +136,26 @@ def main() -> int:
         sys.exit("bench: GNU time is needed (apt-get install time)")
     # The tool's modules as bytecode, as installed packages are.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(TICKETS.parent)], check=True)
-    python = sys.executable
     checks: list[tuple[str, float, float]] = []
+    pages = -(-args.count // args.size)
     with tempfile.TemporaryDirectory(prefix="tickets-bench-") as name:
         tmp = Path(name)
-        server, url = serve(args.count, args.count)
-        try:
-            one = compare(
-                f"one page of {args.count:,} tickets",
-                {
-                    "tickets.py": [python, str(TICKETS), "--api", url, "--log"],
-                    "naive": [python, str(BENCH / "naive.py"), url],
-                    "floor": [python, str(BENCH / "floor.py"), url],
-                },
-                args.repeat,
-                tmp,
-            )
-        finally:
-            server.kill()
-            server.wait()
-        pages = -(-args.count // args.size)
-        server, url = serve(args.count, args.size)
-        try:
-            paged = compare(
-                f"{args.count:,} tickets in {pages:,} Link pages of {args.size}",
-                {
-                    "tickets.py": [python, str(TICKETS), "--api", url, "--log"],
-                    "naive": [python, str(BENCH / "naive.py"), url],
-                },
-                args.repeat,
-                tmp,
-            )
-        finally:
-            server.kill()
-            server.wait()
+        one = compare(
+            f"one page of {args.count:,} tickets",
+            args.count,
+            args.count,
+            ["tickets.py", "naive", "floor"],
+            args.repeat,
+            tmp,
+        )
+        paged = compare(
+            f"{args.count:,} tickets in {pages:,} Link pages of {args.size}",
+            args.count,
+            args.size,
+            ["tickets.py", "naive"],
+            args.repeat,
+            tmp,
+        )
     tool, naive, floor = one["tickets.py"], one["naive"], one["floor"]
     wall = ratio(tool, naive, "wall")
     cpu = ratio(tool, floor, "cpu")

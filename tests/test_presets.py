@@ -16,19 +16,9 @@ from typing import Any
 import pytest
 from conftest import MockApi
 from support import Result, assert_error, run_cli, snapshot
+from test_mock_api import PATHS, SECRET, STYLES
 from test_paging import PageServer
 
-SECRET = "s3cr3t-Tok"
-STYLES = ("redmine", "github", "gitlab", "zendesk", "jira", "freshdesk", "json-server")
-PATHS = {
-    "redmine": "/issues.json",
-    "github": "/repos/acme/helpdesk/issues",
-    "gitlab": "/api/v4/projects/42/issues",
-    "zendesk": "/api/v2/tickets.json",
-    "jira": "/rest/api/3/search/jql?jql=project%3DHD",
-    "freshdesk": "/api/v2/tickets",
-    "json-server": "/tickets",
-}
 # The token in the form each vendor's auth takes (Basic user:secret where it is Basic).
 TOKENS = {
     "zendesk": f"agent@example.com/token:{SECRET}",
