@@ -117,8 +117,9 @@ what no source here confirmed.
          a number -> the default). RFC 8288 Link header with rel="prev",
          "next", "last", "first" (in that order), absent on a single page;
          the URLs point to /repositories/ID/issues (another path, same
-         origin, as GitHub's do) and keep the request's other parameters
-         with page=N appended. The crawl follows rel="next" until it is gone.
+         origin, as GitHub's do; ID 1300192 for acme/helpdesk, and the mock
+         maps every ID it gave back to its OWNER/REPO) and keep the request's
+         other parameters with page=N appended. The crawl follows rel="next" until it is gone.
     filter state=open (default) | closed | all; anything else 422.
          sort=created (default) | updated | comments, direction=desc
          (default) | asc.
@@ -126,8 +127,9 @@ what no source here confirmed.
          otherwise 401 {"message": "Requires authentication" | "Bad
          credentials"} (GitHub itself answers 404 for a private repository
          asked without a token).
-    rate limits every answer has x-ratelimit-limit 5000, -remaining, -used,
-         -reset (epoch seconds), -resource core. The knobs' default form is
+    rate limits every answer has x-ratelimit-limit 5000, -remaining (counts
+         down to 1 and starts again: never 0 on a 200), -used, -reset (the
+         next hour, epoch seconds), -resource core. The knobs' default form is
          "exhausted": 403 (mock_ratelimit_status=429 for 429) with
          x-ratelimit-remaining: 0 and x-ratelimit-reset S seconds ahead, no
          Retry-After; form "secondary": 403 with Retry-After: S.
@@ -316,8 +318,11 @@ Ground truth: GET /_all?style=NAME&<the list endpoint's query>
     parameters (filters, sort, Jira's fields, mock_count, mock_seed), in the
     vendor's item shape and order, without paging; pull requests included for
     github; the list as before any mock_shift. No auth, rate limits or
-    failures. style defaults to the server's --style; style=default takes
-    count and seed like /tickets (give a seed: else the data is random).
+    failures. style defaults to the server's --style; path=PATH names the
+    list endpoint the crawl used when it matters (GitHub's OWNER/REPO and
+    GitLab's project ID appear in the items; default: the path printed at
+    start). style=default takes count and seed like /tickets (give a seed:
+    else the data is random).
 """
 
 from __future__ import annotations
@@ -889,6 +894,12 @@ def github_rate_headers(remaining: int, used: int, reset: int) -> list[tuple[str
     ]
 
 
+def quota(limit: int, used: int) -> int:
+    """What a rate-limit header says remains after `used` requests: limit-1 down to 1, again
+    and again (only the knobs answer as exhausted, so a long crawl never sees 0 on a 200)."""
+    return limit - 1 - (max(used, 1) - 1) % (limit - 1)
+
+
 def page_size(text: str | None, default: int, high: int) -> int:
     """A per_page parameter read leniently: bad or < 1 -> default, above high -> high."""
     try:
@@ -1047,7 +1058,15 @@ class Redmine(Style):
 
 # -- GitHub -----------------------------------------------------------------------
 
+GITHUB_REPO = "acme/helpdesk"  # the repository of /repositories/ID paths never seen by name
 GITHUB_REPO_ID = 1300192
+
+
+def github_repo_id(repo: str) -> int:
+    """The numeric ID GitHub's links use for a repository (the same name, the same ID)."""
+    if repo == GITHUB_REPO:
+        return GITHUB_REPO_ID
+    return 2_000_000 + int.from_bytes(hashlib.sha256(repo.encode()).digest()[:3], "big")
 
 
 def github_user(ctx: Ctx, person: tuple[int, str]) -> dict[str, Any]:
@@ -1065,14 +1084,28 @@ def github_user(ctx: Ctx, person: tuple[int, str]) -> dict[str, Any]:
 
 class GitHub(Style):
     name = "github"
-    path = re.compile(r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/issues|/repositories/\d+/issues")
+    path = re.compile(
+        r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)/issues|/repositories/(?P<id>\d+)/issues"
+    )
     example = "/repos/acme/helpdesk/issues"
     default_form = "exhausted"
     COLORS = ("d73a4a", "0075ca", "a2eeef")
 
+    @staticmethod
+    def repo(ctx: Ctx) -> str:
+        """OWNER/REPO of the request: named in the path, or known by its /repositories/ID."""
+        if "repo" not in ctx.extra:
+            if ctx.match["owner"]:
+                repo = "{owner}/{repo}".format(**ctx.match.groupdict())
+                ctx.server.repositories[github_repo_id(repo)] = repo
+            else:
+                repo_id = int(ctx.match["id"])
+                repo = ctx.server.repositories.get(repo_id, GITHUB_REPO)
+            ctx.extra["repo"] = repo
+        return str(ctx.extra["repo"])
+
     def render(self, ctx: Ctx, t: Ticket) -> dict[str, Any]:
-        repo = "{owner}/{repo}".format(**ctx.match.groupdict()) if ctx.match["owner"] else ""
-        repo = repo or "acme/helpdesk"
+        repo = self.repo(ctx)
         api = f"{ctx.origin}/repos/{repo}/issues/{t.n}"
         closed = t.pick(STATUSES, 0) == "closed"
         pull = t.number(2, 5) == 0
@@ -1175,7 +1208,7 @@ class GitHub(Style):
         others = ctx.others("page")
 
         def href(number: int, origin_page: int = 0) -> str:
-            path = f"/repositories/{GITHUB_REPO_ID}/issues"
+            path = f"/repositories/{github_repo_id(self.repo(ctx))}/issues"
             return ctx.url(path, [*others, ("page", str(number))], origin_page)
 
         links = []
@@ -1191,8 +1224,9 @@ class GitHub(Style):
         return json_reply(200, self.items(ctx, numbers), headers)
 
     def rate_headers(self, ctx: Ctx) -> list[tuple[str, str]]:
-        used = ctx.server.requests
-        return github_rate_headers(max(0, 5000 - used), used, ctx.data.t0 + 3600)
+        remaining = quota(5000, ctx.server.requests)
+        hours = 1 + int(time.time() - ctx.data.t0) // 3600
+        return github_rate_headers(remaining, 5000 - remaining, ctx.data.t0 + 3600 * hours)
 
     def authorized(self, ctx: Ctx, token: str) -> bool:
         return ctx.bearer("bearer", "token") == token
@@ -1551,7 +1585,7 @@ class Zendesk(Style):
         return json_reply(200, body)
 
     def rate_headers(self, ctx: Ctx) -> list[tuple[str, str]]:
-        remaining = str(max(0, 700 - ctx.server.requests))
+        remaining = str(quota(700, ctx.server.requests))
         reset = str(60 - int(time.time()) % 60)
         return [
             ("x-rate-limit", "700"),
@@ -1909,7 +1943,7 @@ class Freshdesk(Style):
     def rate_headers(self, ctx: Ctx) -> list[tuple[str, str]]:
         return [
             ("X-Ratelimit-Total", "700"),
-            ("X-Ratelimit-Remaining", str(max(0, 700 - ctx.server.requests))),
+            ("X-Ratelimit-Remaining", str(quota(700, ctx.server.requests))),
             ("X-Ratelimit-Used-CurrentRequest", "1"),
         ]
 
@@ -2052,6 +2086,7 @@ class MockServer(ThreadingHTTPServer):
         self.requests = 0  # list requests served, for the rate-limit headers
         self.selections: OrderedDict[tuple[Any, ...], list[int]] = OrderedDict()
         self.selection_lock = threading.Lock()
+        self.repositories: dict[int, str] = {}  # GitHub: /repositories/ID -> OWNER/REPO
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); skip it.
@@ -2259,12 +2294,14 @@ class Handler(BaseHTTPRequestHandler):
             self._send_error_json(400, f"style must be default or one of {', '.join(STYLES)}")
         elif style is None:
             options = self._options(query)
-            seed = options.seed if "seed" in params else self.server.defaults.seed
-            rng = random.Random(seed)
-            self._send_json(200, make_tickets(rng, options.count))
+            self._send_json(200, make_tickets(random.Random(options.seed), options.count))
         else:
-            match = style.path.fullmatch(style.example.partition("?")[0])
-            self._send_reply(style.all(self._ctx(style, match, style.example, query)))
+            path = params.get("path", [style.example.partition("?")[0]])[-1]
+            match = style.path.fullmatch(path)
+            if match is None:
+                self._send_error_json(400, f"path must be a list endpoint of {style.name}")
+                return
+            self._send_reply(style.all(self._ctx(style, match, path, query)))
 
     def _options(self, query: str) -> Options:
         params = parse_qs(query, keep_blank_values=True)

@@ -1196,3 +1196,15 @@ def test_keep_alive_without_nagle_stalls(styled: dict[str, MockApi], style: str)
     assert len(sockets) == 1  # one connection served all 50
     # Nagle + delayed ACK would cost ~40 ms per answer on a reused connection (2 s here).
     assert elapsed < 1.5
+
+
+def test_all_takes_the_crawled_path(styled: dict[str, MockApi]) -> None:
+    api = styled["github"]
+    path = "/repos/other/repo/issues"
+    done = crawl("github", f"{api.url}{path}?state=all&per_page=50")
+    assert done.items == ok(fetch(f"{api.url}/_all?state=all&path={quote(path)}"))
+    assert done.items[0]["url"].startswith(f"{api.url}/repos/other/repo/issues/")
+    gitlab = styled["gitlab"]
+    items = ok(fetch(f"{gitlab.url}/_all?path=/api/v4/projects/7/issues"))
+    assert {issue["project_id"] for issue in items} == {7}
+    assert fetch(f"{api.url}/_all?path=/nope").status == 400
