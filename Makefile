@@ -60,7 +60,7 @@ test-demo: venv images ## make demo, twice, then demo-clean, checked
 
 test: prereqs lint pytest molecule test-fleet test-demo ## everything CI runs (prerequisites first)
 
-bench: venv ## benchmarks: 1e5 and 1e6 tickets against the naive implementation; a year of history
+bench: venv ## benchmarks: 1e6 tickets in one page and in 10,000 pages against the naive way and a floor; a year of history
 	$(BIN)/python bench/bench.py
 	$(BIN)/python bench/history.py
 

@@ -1,69 +1,48 @@
-"""End-to-end benchmark of files/tickets.py against the naive baseline.
+"""End-to-end benchmark of files/tickets.py: `make bench`.
 
-Generates deterministic ticket lists (50 categories, half open, a few extra
-fields), serves them over loopback with the standard library's HTTP server,
-runs both implementations as subprocesses (console output to a file, JSON
-report to a fresh directory), one after the other in turn so that a change in
-the machine's load hits both alike, and prints for each the median wall time
-with its spread (lowest..highest), the median CPU time (user + system, less
-sensitive to other load; tickets.py's includes its report process) and the
-peak RSS (for tickets.py, the larger of the run and its report process). The
-ratio is the median of the ratios of runs side by side, with their spread.
+Two cases, each served from loopback by bench/serve_pages.py in its own
+process (pages rendered before it listens, HTTP/1.1 keep-alive, TCP_NODELAY):
 
-Targets: at 1e6 tickets, wall time <= 0.15 of the naive one and peak RSS
-<= 100 MiB, flat from 1e5 to 1e6. Exits 1 when one is missed.
+1. one page of COUNT tickets (1e6 by default: about 150 MB of JSON), for
+   - tickets.py,
+   - the naive way (bench/naive.py: requests, .json(), a loop per figure,
+     print per line, json.dump(indent=4)),
+   - the floor (bench/floor.py: the whole body through msgspec, no streaming);
+   targets: wall <= 0.4 of the naive way's, CPU (user + system, children
+   included) <= 1.25 of the floor's, peak RSS <= 100 MiB;
+2. COUNT tickets in pages of SIZE (10,000 pages of 100) with a Link header,
+   for tickets.py and the naive way (a requests loop on r.links["next"]);
+   targets: wall <= 0.5 of the naive way's, peak RSS <= 100 MiB.
 
-Usage: python bench/bench.py [--sizes 100000 1000000] [--repeat 5]
+The implementations run in turn, REPEAT times after one run of each that is
+not counted, so that a change in the machine's load hits them alike; a ratio
+is the median of the ratios of runs side by side (the machine is shared:
+compare within one run). Each is started by GNU time (`time -f`), which
+reports its wall time, CPU time and peak RSS, its own only (a child of this
+larger process would report this one's high-water mark). Console output goes
+to a file, the report to a fresh directory. Exits 1 when a target is missed.
+
+Usage: python bench/bench.py [--count 1000000] [--size 100] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKETS = ROOT / "files" / "tickets.py"
-NAIVE = ROOT / "bench" / "naive.py"
+BENCH = ROOT / "bench"
+TIME = shutil.which("time") or "/usr/bin/time"
 
-
-def generate(path: Path, count: int) -> None:
-    """Write {"tickets": [...]} with `count` tickets, the same for every run."""
-    rng = random.Random(count)
-    categories = [f"category_{n:02d}" for n in range(50)]
-    with path.open("w", encoding="utf-8") as out:
-        out.write('{"tickets": [')
-        for ticket_id in range(1, count + 1):
-            ticket = {
-                "id": ticket_id,
-                "category": rng.choice(categories),
-                "status": "open" if ticket_id % 2 else "closed",
-                "title": f"Ticket {ticket_id}: printer on floor {rng.randint(1, 9)}",
-                "priority": rng.choice(["low", "normal", "high"]),
-                "created": 1700000000 + ticket_id,
-            }
-            out.write(("," if ticket_id > 1 else "") + json.dumps(ticket, ensure_ascii=False))
-        out.write("]}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-TARGET_RATIO = 0.15
-TARGET_RSS_MIB = 100
+ONE_PAGE_WALL, ONE_PAGE_CPU, PAGED_WALL, RSS_MIB = 0.4, 1.25, 0.5, 100
 
 
 class Run(NamedTuple):
@@ -72,104 +51,130 @@ class Run(NamedTuple):
     rss: float  # MiB, peak
 
 
-def measure(command: list[str]) -> Run:
-    """Run a command; return its wall time, CPU time and peak RSS."""
-    with tempfile.TemporaryFile() as stdout:
-        start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stderr = process.stderr.read().decode() if process.stderr else ""
-        if process.returncode != 0:
-            sys.exit(f"bench: {command[1]} failed ({process.returncode}): {stderr.strip()}")
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+def measure(command: list[str], log_dir: Path) -> Run:
+    """Run COMMAND LOG_DIR under GNU time; its figures."""
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as figures:
+        done = subprocess.run(
+            [TIME, "-o", figures.name, "-f", "%e %U %S %M", *command, str(log_dir)],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            sys.exit(f"bench: {' '.join(command[1:2])} failed ({done.returncode}): {done.stderr}")
+        wall, user, system, rss = figures.read().split()[-4:]
+    shutil.rmtree(log_dir, ignore_errors=True)
+    return Run(float(wall), float(user) + float(system), int(rss) / 1024)
 
 
 def spread(values: list[float], digits: int = 2) -> str:
     """Median (lowest..highest)."""
-    return (
-        f"{statistics.median(values):.{digits}f} "
-        f"({min(values):.{digits}f}..{max(values):.{digits}f})"
+    low, high, mid = min(values), max(values), statistics.median(values)
+    return f"{mid:.{digits}f} ({low:.{digits}f}..{high:.{digits}f})"
+
+
+def serve(count: int, size: int) -> tuple[subprocess.Popen[str], str]:
+    server = subprocess.Popen(
+        [sys.executable, str(BENCH / "serve_pages.py"), str(count), str(size)],
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    assert server.stdout is not None
+    return server, server.stdout.readline().strip()
+
+
+# Each way's command, with URL for the server's; the log directory comes last.
+WAYS = {
+    "tickets.py": [str(TICKETS), "--api", "URL", "--log"],
+    "naive": [str(BENCH / "naive.py"), "URL"],
+    "floor": [str(BENCH / "floor.py"), "URL"],
+}
+
+
+def compare(
+    title: str, count: int, size: int, ways: list[str], repeat: int, tmp: Path
+) -> dict[str, list[Run]]:
+    """Serve COUNT tickets in pages of SIZE and run each of WAYS in turn."""
+    print(f"\n{title}")
+    print(
+        f"{'way':<12} {'runs':>4}  {'wall s median (range)':<22} "
+        f"{'CPU s median':>12} {'RSS MiB':>8}"
+    )
+    results: dict[str, list[Run]] = {name: [] for name in ways}
+    server, url = serve(count, size)
+    try:
+        for n in range(repeat + 1):
+            for name in ways:
+                command = [sys.executable, *(url if a == "URL" else a for a in WAYS[name])]
+                run = measure(command, tmp / f"log-{name}-{n}")
+                if n:  # the first round warms the caches
+                    results[name].append(run)
+    finally:
+        server.kill()
+        server.wait()
+    for name, runs in results.items():
+        print(
+            f"{name:<12} {len(runs):>4}  {spread([r.wall for r in runs]):<22} "
+            f"{statistics.median(r.cpu for r in runs):>12.2f} {max(r.rss for r in runs):>8.0f}",
+            flush=True,
+        )
+    return results
+
+
+def ratio(runs: list[Run], others: list[Run], field: str) -> list[float]:
+    return [getattr(a, field) / getattr(b, field) for a, b in zip(runs, others)]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--size", type=int, default=100, help="page size of the paged case")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-
-    names = ("tickets.py", "naive")
-    results: dict[tuple[int, str], list[Run]] = {}
-    # The tool's modules as bytecode, as the installed packages are: a first run
-    # would write it too, unless PYTHONDONTWRITEBYTECODE is set (then every run
-    # compiles them, about a tenth of the start-up).
+    if not os.path.exists(TIME):
+        sys.exit("bench: GNU time is needed (apt-get install time)")
+    # The tool's modules as bytecode, as installed packages are.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(TICKETS.parent)], check=True)
-    with tempfile.TemporaryDirectory(prefix="tickets-bench-") as tmp:
-        data_dir = Path(tmp) / "data"
-        data_dir.mkdir()
-        port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "http.server",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--directory",
-                str(data_dir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+    checks: list[tuple[str, float, float]] = []
+    pages = -(-args.count // args.size)
+    with tempfile.TemporaryDirectory(prefix="tickets-bench-") as name:
+        tmp = Path(name)
+        one = compare(
+            f"one page of {args.count:,} tickets",
+            args.count,
+            args.count,
+            ["tickets.py", "naive", "floor"],
+            args.repeat,
+            tmp,
         )
-        try:
-            time.sleep(0.5)
-            print(
-                f"{'tickets':>9}  {'implementation':<14} {'runs':>4}  "
-                f"{'wall s median (range)':<22} {'CPU s median':>12} {'peak RSS MiB':>13}"
-            )
-            for size in args.sizes:
-                generate(data_dir / f"{size}.json", size)
-                url = f"http://127.0.0.1:{port}/{size}.json"
-                commands = {
-                    "tickets.py": [sys.executable, str(TICKETS), "--api", url, "--log"],
-                    "naive": [sys.executable, str(NAIVE), url],
-                }
-                for name in names:  # a first run of each, not counted: caches warm
-                    measure([*commands[name], str(Path(tmp) / f"log-{name}-{size}-warm")])
-                for n in range(args.repeat):
-                    for name in names:
-                        log_dir = Path(tmp) / f"log-{name}-{size}-{n}"
-                        run = measure([*commands[name], str(log_dir)])
-                        results.setdefault((size, name), []).append(run)
-                        shutil.rmtree(log_dir)
-                for name in names:
-                    runs = results[size, name]
-                    print(
-                        f"{size:>9,}  {name:<14} {len(runs):>4}  "
-                        f"{spread([r.wall for r in runs]):<22} "
-                        f"{statistics.median(r.cpu for r in runs):>12.2f} "
-                        f"{max(r.rss for r in runs):>13.0f}",
-                        flush=True,
-                    )
-        finally:
-            server.terminate()
-            server.wait()
-
-    largest, smallest = max(args.sizes), min(args.sizes)
-    fast, naive = results[largest, "tickets.py"], results[largest, "naive"]
-    ratios = [f.wall / n.wall for f, n in zip(fast, naive)]
-    cpu_ratio = statistics.median(r.cpu for r in fast) / statistics.median(r.cpu for r in naive)
-    ratio = statistics.median(ratios)
-    rss = max(r.rss for r in fast)
-    print(
-        f"\nat {largest:,} tickets: wall ratio {spread(ratios, 3)} (target <= {TARGET_RATIO}), "
-        f"CPU ratio {cpu_ratio:.3f}; peak RSS {rss:.0f} MiB (target <= {TARGET_RSS_MIB}), "
-        f"{max(r.rss for r in results[smallest, 'tickets.py']):.0f} MiB at {smallest:,}"
+        paged = compare(
+            f"{args.count:,} tickets in {pages:,} Link pages of {args.size}",
+            args.count,
+            args.size,
+            ["tickets.py", "naive"],
+            args.repeat,
+            tmp,
+        )
+    tool, naive, floor = one["tickets.py"], one["naive"], one["floor"]
+    wall = ratio(tool, naive, "wall")
+    cpu = ratio(tool, floor, "cpu")
+    checks.append(
+        (f"one page: wall / naive's {spread(wall, 3)}", statistics.median(wall), ONE_PAGE_WALL)
     )
-    ok = ratio <= TARGET_RATIO and rss <= TARGET_RSS_MIB
+    checks.append(
+        (f"one page: CPU / floor's {spread(cpu, 3)}", statistics.median(cpu), ONE_PAGE_CPU)
+    )
+    checks.append(("one page: peak RSS MiB", max(r.rss for r in tool), RSS_MIB))
+    wall = ratio(paged["tickets.py"], paged["naive"], "wall")
+    checks.append((f"pages: wall / naive's {spread(wall, 3)}", statistics.median(wall), PAGED_WALL))
+    checks.append(("pages: peak RSS MiB", max(r.rss for r in paged["tickets.py"]), RSS_MIB))
+    print()
+    ok = True
+    for label, value, target in checks:
+        met = value <= target
+        ok = ok and met
+        print(f"{label:<44} {value:>8.3f}  target <= {target:<5g} {'ok' if met else 'MISSED'}")
     print("targets met" if ok else "TARGETS MISSED")
     return 0 if ok else 1
 

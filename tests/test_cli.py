@@ -59,6 +59,25 @@ OPTIONS = [
     "--every",
     "--check-config",
     "--version",
+    "--preset",
+    "--auth",
+    "--items",
+    "--id-field",
+    "--category-field",
+    "--status-field",
+    "--closed-status",
+    "--missing-category",
+    "--skip-field",
+    "--paginate",
+    "--next-path",
+    "--has-more-path",
+    "--cursor-path",
+    "--page-param",
+    "--size-param",
+    "--total-path",
+    "--page-size",
+    "--max-pages",
+    "--max-wait",
 ]
 ENV_NAMES = [
     "TICKETS_API_URL",
@@ -77,6 +96,25 @@ ENV_NAMES = [
     "TICKETS_METRICS_FILE",
     "TICKETS_MAX_LIST",
     "TICKETS_EVERY",
+    "TICKETS_PRESET",
+    "TICKETS_AUTH",
+    "TICKETS_PAGINATE",
+    "TICKETS_NEXT_PATH",
+    "TICKETS_HAS_MORE_PATH",
+    "TICKETS_CURSOR_PATH",
+    "TICKETS_PAGE_PARAM",
+    "TICKETS_SIZE_PARAM",
+    "TICKETS_TOTAL_PATH",
+    "TICKETS_PAGE_SIZE",
+    "TICKETS_MAX_PAGES",
+    "TICKETS_MAX_WAIT",
+    "TICKETS_ITEMS",
+    "TICKETS_ID_FIELD",
+    "TICKETS_CATEGORY_FIELD",
+    "TICKETS_STATUS_FIELD",
+    "TICKETS_CLOSED_STATUSES",
+    "TICKETS_MISSING_CATEGORY",
+    "TICKETS_SKIP_FIELD",
 ]
 
 
@@ -499,3 +537,122 @@ def test_signal_during_a_slow_fetch(
     assert ("interrupted" in result.stderr) is (sig == signal.SIGINT)
     assert result.stdout == ""
     assert list(log.iterdir()) == []  # no report, no temporary file
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("TICKETS_PRESET", "servicenow", "expected one of redmine, github"),
+        ("TICKETS_PRESET", "list", "expected the name of a preset"),
+        ("TICKETS_AUTH", "digest", "expected bearer, basic or header:NAME"),
+        ("TICKETS_AUTH", "header:", "expected bearer, basic or header:NAME"),
+        ("TICKETS_AUTH", "header:X Key", "expected bearer, basic or header:NAME"),
+        ("TICKETS_PAGINATE", "links", "expected one of auto, link"),
+        ("TICKETS_NEXT_PATH", "links..next", "expected a dotted path"),
+        ("TICKETS_HAS_MORE_PATH", "meta.", "expected a dotted path"),
+        ("TICKETS_CURSOR_PATH", "a.0", "expected object keys"),
+        ("TICKETS_PAGE_PARAM", "page size", "expected a query parameter name"),
+        ("TICKETS_SIZE_PARAM", "a=b", "expected a query parameter name"),
+        ("TICKETS_TOTAL_PATH", ".", "expected a dotted path"),
+        ("TICKETS_PAGE_SIZE", "-5", "expected a whole number >= 0"),
+        ("TICKETS_MAX_PAGES", "0", "expected a whole number > 0"),
+        ("TICKETS_MAX_WAIT", "soon", "expected a positive number"),
+        ("TICKETS_ITEMS", "data.0", "expected object keys"),
+        ("TICKETS_ID_FIELD", "", None),  # empty: the default
+        ("TICKETS_CATEGORY_FIELD", "a..b", "expected a dotted path"),
+        ("TICKETS_STATUS_FIELD", "status.", "expected a dotted path"),
+        ("TICKETS_CLOSED_STATUSES", " , ", "names no status"),
+        ("TICKETS_SKIP_FIELD", "..", "expected a dotted path"),
+    ],
+)
+def test_check_config_checks_every_new_option(
+    tmp_path: Path, name: str, value: str, needle: str | None
+) -> None:
+    settings = {**VALID, name: ("tickets_the_variable", value)}
+    result = run_cli("--check-config", env_file(tmp_path / "tickets.env", settings))
+    if needle is None:
+        assert_ok(result)
+        return
+    assert_error(result, 2, f"tickets_the_variable ({name}=", needle)
+
+
+@pytest.mark.parametrize(
+    ("settings", "needle"),
+    [
+        (
+            {"TICKETS_OPEN_STATUSES": "open", "TICKETS_CLOSED_STATUSES": "closed"},
+            "--open-status and --closed-status exclude each other",
+        ),
+        (
+            {
+                "TICKETS_PRESET": "jira",
+                "TICKETS_API_URL": "https://x.atlassian.net/rest/api/3/search/jql",
+            },
+            "--preset jira: the URL needs a jql= query parameter",
+        ),
+    ],
+)
+def test_check_config_refuses_contradictions(
+    tmp_path: Path, settings: dict[str, str], needle: str
+) -> None:
+    merged = {**VALID, **{name: ("", value) for name, value in settings.items()}}
+    assert_error(run_cli("--check-config", env_file(tmp_path / "tickets.env", merged)), 2, needle)
+
+
+def test_check_config_with_every_preset(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("me@example.com:s3cret\n")
+    for name in ("redmine", "github", "gitlab", "zendesk", "jira", "freshdesk", "json-server"):
+        settings = {
+            **VALID,
+            "TICKETS_API_URL": ("", "https://h.example/api?jql=project%3DHD"),
+            "TICKETS_PRESET": ("tickets_preset", name),
+            "TICKETS_TOKEN_FILE": ("", str(token)),
+            "TICKETS_PAGE_SIZE": ("", "0"),
+            "TICKETS_MAX_WAIT": ("", "0"),
+        }
+        result = run_cli("--check-config", env_file(tmp_path / f"{name}.env", settings))
+        assert_ok(result)
+        assert "s3cret" not in result.stdout
+
+
+def test_basic_auth_token_is_checked_by_check_config(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("no-colon-s3cret\n")
+    settings = {
+        **VALID,
+        "TICKETS_AUTH": ("tickets_auth", "basic"),
+        "TICKETS_TOKEN_FILE": ("", str(token)),
+    }
+    result = run_cli("--check-config", env_file(tmp_path / "tickets.env", settings))
+    line = assert_error(result, 2, "is not user:secret, as --auth basic needs")
+    assert "s3cret" not in line
+
+
+def test_preset_list() -> None:
+    result = run_cli("--preset", "list")
+    assert_ok(result)
+    for name in ("redmine", "github", "gitlab", "zendesk", "jira", "freshdesk", "json-server"):
+        assert re.search(rf"^{re.escape(name)}: ", result.stdout, re.MULTILINE), name
+    assert "    --status-field status.is_closed" in result.stdout
+    assert "    --skip-field pull_request" in result.stdout
+    assert "    query status_id=*&sort=id" in result.stdout
+
+
+def test_flags_override_a_preset(tmp_path: Path, recording_server: RecordingServer) -> None:
+    recording_server.body = json.dumps(
+        {
+            "items": [
+                {"id": 1, "kind": "bug", "state": "new"},
+                {"id": 2, "kind": "x", "state": "done"},
+            ]
+        }
+    ).encode()
+    args = ["--preset", "zendesk", "--items", "items", "--category-field", "kind"]
+    args += ["--status-field", "state", "--open-status", "new", "--paginate", "none"]
+    result = run_cli("--api", recording_server.url + "?page%5Bsize%5D=5", "--log", tmp_path, *args)
+    assert_ok(result)
+    saved = json.loads(only_report(tmp_path).read_bytes())
+    assert saved["open"]["count"] == 1 and saved["by_category"] == {"bug": 1, "x": 1}
+    # The URL's own query parameter wins over the preset's page[size]=100.
+    assert recording_server.requests[0]["path"] == "/tickets?page%5Bsize%5D=5"

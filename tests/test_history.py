@@ -266,15 +266,13 @@ def test_overlapping_runs_lose_no_line(tmp_path: Path) -> None:
     assert len(recorded) == 38
     assert len(table_rows(run_cli("--history", "100", "--log", log).stdout)) == 38
     assert not [p for p in log.iterdir() if TEMP_NAME.fullmatch(p.name)]
-    assert not (log / ".tickets-history.jsonl.new").exists()
 
 
 def test_record_names_stay_out_of_other_patterns() -> None:
-    from ticketslib import history, output
+    from ticketslib import history, store
 
-    for name in (history.RECORD_NAME, history.REBUILD_NAME):
-        assert not output.REPORT_NAME.fullmatch(name)
-        assert not TEMP_NAME.fullmatch(name)
+    assert not store.REPORT_NAME.fullmatch(history.RECORD_NAME)
+    assert not TEMP_NAME.fullmatch(history.RECORD_NAME)
 
 
 def test_unwritable_record_is_a_warning_not_a_failure(tmp_path: Path) -> None:
@@ -324,10 +322,28 @@ def test_html_refreshed_after_a_run(tmp_path: Path, shared_mock_api: MockApi) ->
 
 
 def test_html_cannot_be_written(tmp_path: Path) -> None:
+    # The page is what this run is for: an error.
     log = tmp_path / "logs"
     write_reports(log, series(2))
     result = run_cli("--html", tmp_path / "missing" / "x.html", "--log", log)
     assert_error(result, 5, "cannot write", "x.html")
+
+
+def test_html_failing_after_the_report_is_saved_is_a_warning(tmp_path: Path) -> None:
+    # An extra output: the report is saved, the exit code stays 0 (no failure
+    # command fires), one warning line says what was not written.
+    log = tmp_path / "logs"
+    source = write_json(tmp_path / "in.json", tickets_for({"billing": 2}))
+    prom = tmp_path / "tickets.prom"
+    page = tmp_path / "missing" / "x.html"
+    result = run_cli("--input", source, "--log", log, "--html", page, "--metrics", prom)
+    assert result.returncode == 0, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("tickets: warning: cannot write ") and "x.html" in line
+    assert "the report is saved" in line
+    [saved] = reports(log)
+    assert saved.read_bytes() == report_bytes(tickets_for({"billing": 2}))
+    assert "tickets_last_run_exit_code 0" in prom.read_text()
 
 
 # -- the HTML page in a real browser ---------------------------------------------------

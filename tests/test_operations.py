@@ -10,6 +10,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,11 @@ NAMES = [
     "tickets_last_success_timestamp_seconds",
     "tickets_last_run_exit_code",
     "tickets_run_duration_seconds",
+    "tickets_run_pages",
+    "tickets_run_http_requests",
+    "tickets_run_rate_limit_wait_seconds",
 ]
+RUN_COST = {"tickets_run_pages", "tickets_run_http_requests", "tickets_run_rate_limit_wait_seconds"}
 CARRIED = ["tickets_open", "tickets_fetched", "tickets_by_category"]
 SAMPLE = re.compile(r'^(\w+)(?:\{category="((?:[^"\\]|\\.)*)"\})? (\S+)$')
 
@@ -116,6 +121,9 @@ def test_metrics_after_success_match_the_report(tmp_path: Path, mock_api: MockAp
     assert before - 1 <= last_run <= time.time()
     assert metrics["tickets_last_success_timestamp_seconds"][None] == last_run
     assert 0 <= metrics["tickets_run_duration_seconds"][None] < 30
+    assert metrics["tickets_run_pages"][None] == 1
+    assert metrics["tickets_run_http_requests"][None] == 1
+    assert metrics["tickets_run_rate_limit_wait_seconds"][None] == 0
     assert list(prom.parent.iterdir()) == [prom]  # no temporary file left
     assert prom.stat().st_mode & 0o777 == 0o644  # node_exporter runs as another user
 
@@ -132,8 +140,11 @@ def test_failed_run_carries_figures_over(tmp_path: Path, mock_api: MockApiFactor
         "tickets_last_run_timestamp_seconds",
         "tickets_last_run_exit_code",
         "tickets_run_duration_seconds",
+        *RUN_COST,
     }
     assert first["tickets_last_run_exit_code"][None] == 3
+    assert first["tickets_run_pages"][None] == 0
+    assert first["tickets_run_http_requests"][None] == 1
 
     api = mock_api("--seed", "5", "--count", "30")
     assert_ok(run_cli("--api", api.tickets_url, *common))
@@ -310,33 +321,82 @@ def test_sigterm_prints_one_line(tmp_path: Path, mock_api: MockApiFactory) -> No
 # -- stale temporary files ---------------------------------------------------------
 
 
-def test_stale_temporary_files_are_removed(tmp_path: Path) -> None:
+def hold_locked(path: Path) -> subprocess.Popen[bytes]:
+    """Another process that creates PATH and holds an exclusive flock on it, as
+    a live run holds its temporary file (until its stdin closes)."""
+    code = (
+        "import fcntl, os, sys\n"
+        f"fd = os.open({str(path)!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stdout.readline() == b"locked\n"
+    return process
+
+
+def test_stale_temporary_files_are_removed_but_never_a_live_runs(tmp_path: Path) -> None:
     log = tmp_path / "logs"
     log.mkdir()
     old = time.time() - 2 * 3600
+    # A live run's file, however old (a run longer than any fixed limit): kept.
+    live = hold_locked(log / ".tickets-live.tmp")
     names = {
+        ".tickets-live.tmp": time.time() - 10 * 24 * 3600,
         ".tickets-abc123.tmp": old,  # a killed run's: removed
-        ".tickets-metrics-x.tmp": old,  # removed too
-        ".tickets-fresh.tmp": time.time() - 600,  # a run may still write it: kept
+        ".tickets-metrics-x.tmp": time.time() - 600,  # unlocked, a few minutes old: removed
+        ".tickets-fresh.tmp": time.time() - 5,  # just made, maybe not locked yet: kept
         ".other-abc.tmp": old,
         "tickets-abc.tmp": old,
         ".tickets-abc.tmp.keep": old,
         "25-01-01 00-00-00.json": old,
     }
-    for name, mtime in names.items():
-        (log / name).write_text("x")
-        os.utime(log / name, (mtime, mtime))
-    (log / ".tickets-dir.tmp").mkdir()
-    os.utime(log / ".tickets-dir.tmp", (old, old))
-    (log / ".tickets-link.tmp").symlink_to(log / "25-01-01 00-00-00.json")
-    source = write_json(tmp_path / "in.json", REFERENCE)
-    assert_ok(run_cli("--input", source, "--log", log))
-    left = {p.name for p in log.iterdir()}
+    try:
+        for name, mtime in names.items():
+            if name != ".tickets-live.tmp":
+                (log / name).write_text("x")
+            os.utime(log / name, (mtime, mtime))
+        (log / ".tickets-dir.tmp").mkdir()
+        os.utime(log / ".tickets-dir.tmp", (old, old))
+        (log / ".tickets-link.tmp").symlink_to(log / "25-01-01 00-00-00.json")
+        source = write_json(tmp_path / "in.json", REFERENCE)
+        assert_ok(run_cli("--input", source, "--log", log))
+        left = {p.name for p in log.iterdir()}
+    finally:
+        live.communicate(b"")
     assert ".tickets-abc123.tmp" not in left
     assert ".tickets-metrics-x.tmp" not in left
     kept = set(names) - {".tickets-abc123.tmp", ".tickets-metrics-x.tmp"}
     assert kept | {".tickets-dir.tmp", ".tickets-link.tmp"} <= left
     assert len(reports(log)) == 2
+
+
+def test_a_run_holds_its_temporary_file_locked(tmp_path: Path) -> None:
+    """While a run writes its report, another run's cleanup cannot take the
+    file's lock (and so never removes it), however long the first one takes."""
+    import fcntl
+
+    log = tmp_path / "logs"
+    process = start_cli("--input", "-", "--log", log, stdin=subprocess.PIPE)
+    try:
+        wait_for(lambda: log.is_dir() and bool(temp_files(log)))
+        [temp] = temp_files(log)
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        result = finish(process, json.dumps(REFERENCE).encode())
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert_ok(result)
+    assert temp_files(log) == []
 
 
 # -- --every ------------------------------------------------------------------------

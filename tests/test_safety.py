@@ -24,7 +24,7 @@ from support import (
     start_cli,
     temp_files,
 )
-from ticketslib import output, parse
+from ticketslib import text
 
 if TYPE_CHECKING:
     from conftest import RecordingServer
@@ -150,12 +150,9 @@ def test_hostile_ticket_data_is_escaped_on_the_console(tmp_path: Path) -> None:
 
 
 def test_console_lines_unchanged_for_clean_data() -> None:
-    tickets = [
-        parse.Ticket(id=1, category="technical", status="open"),
-        parse.Ticket(id="T-2", category='q"uote\\ é', status="open"),
-    ]
     expected = '  - id: 1  category: technical\n  - id: T-2  category: q"uote\\ é\n'
-    assert output.console_lines(tickets) == expected.encode()
+    assert text.console_lines([1, "T-2"], ["technical", 'q"uote\\ é']) == expected.encode()
+    assert text.console_lines(["a\nb"], ["\x1b"]) == b"  - id: a\\nb  category: \\x1b\n"
 
 
 # -- the test harness and inherited signal dispositions ------------------------------
@@ -178,4 +175,35 @@ def test_cli_reacts_to_sigint_even_when_the_tests_ignore_it(tmp_path: Path) -> N
     result = finish(process, timeout=10)
     assert result.returncode == 130, result.stderr
     assert result.stderr == "tickets: interrupted\n"
+    assert list(log.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "line"),
+    [
+        (signal.SIGTERM, 143, "tickets: terminated (SIGTERM)\n"),
+        (signal.SIGINT, 130, "tickets: interrupted\n"),
+    ],
+)
+def test_signal_mid_run_leaves_no_file(
+    tmp_path: Path, sig: signal.Signals, code: int, line: str
+) -> None:
+    """Stopped with half the list read (parts of the report written to its
+    temporary file): no report, no temporary file, one line."""
+    tickets = [{"id": i, "category": "c", "status": "open", "pad": "x" * 40} for i in range(30000)]
+    body = json.dumps(tickets).encode()  # about 2.5 MiB: several parts
+    log = tmp_path / "logs"
+    process = start_cli("--input", "-", "--log", log, stdin=subprocess.PIPE)
+    assert process.stdin is not None
+    process.stdin.write(body[: len(body) // 2])
+    process.stdin.flush()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if log.is_dir() and temp_files(log) and temp_files(log)[0].stat().st_size > 100_000:
+            break
+        time.sleep(0.02)
+    assert temp_files(log), "the run did not get to writing its report"
+    process.send_signal(sig)
+    result = finish(process, timeout=10)
+    assert (result.returncode, result.stderr) == (code, line)
     assert list(log.iterdir()) == []

@@ -16,7 +16,7 @@ The reports stay the truth; the record is what they hold, kept beside them:
   again.
 
 Writers take an exclusive ``flock`` on the record: an append is one ``write``
-call, a rebuild writes ``.tickets-history.jsonl.new`` and renames it over the
+call, a rebuild writes a new file (store.write_atomic) and renames it over the
 record, so two runs that overlap never lose a line.
 """
 
@@ -33,51 +33,12 @@ from typing import IO
 import msgspec
 
 from .errors import UsageError, describe_os_error, warn
-from .output import REPORT_NAME, TIMESTAMP_FORMAT, fsync_dir
+from .store import TIMESTAMP_FORMAT, own_like_dir, report_names, write_atomic
+from .text import LABELS, bold, escape
 
 RECORD_NAME = ".tickets-history.jsonl"
-REBUILD_NAME = ".tickets-history.jsonl.new"
 DEFAULT_RUNS = 16  # two days at one run every three hours
 SPARKS = "▁▂▃▄▅▆▇█"
-
-LABELS = {
-    "ru": {
-        "title": "📈 История тикетов",
-        "runs": "запусков",
-        "time": "Время (UTC)",
-        "open": "Открытые",
-        "change": "Изм.",
-        "trend": "Открытые",
-        "min": "мин",
-        "max": "макс",
-        "empty": "Нет отчётов в",
-        "no_runs": "Отчётов пока нет.",
-        "category": "Категория",
-        "latest": "Последний запуск",
-        "report": "отчёт",
-        "total": "Всего",
-        "chart": "Открытые тикеты: всего и по категориям",
-        "page_title": "Динамика тикетов",
-    },
-    "en": {
-        "title": "📈 Tickets history",
-        "runs": "runs",
-        "time": "Time (UTC)",
-        "open": "Unresolved",
-        "change": "Change",
-        "trend": "Unresolved",
-        "min": "min",
-        "max": "max",
-        "empty": "No reports in",
-        "no_runs": "No reports yet.",
-        "category": "Category",
-        "latest": "Latest run",
-        "report": "report",
-        "total": "Total",
-        "chart": "Unresolved tickets: total and per category",
-        "page_title": "Tickets trend",
-    },
-}
 
 
 class Run(msgspec.Struct):
@@ -128,16 +89,6 @@ def new_run(path: str, when: datetime, open_by_category: Mapping[str, int]) -> R
 # --------------------------------------------------------------------------
 
 
-def _own_like_dir(fd: int, log_dir: str) -> None:
-    """As root, give a new file the directory's owner, so that the job (its
-    own user) can still write what `sudo tickets.py --history` created."""
-    if os.geteuid() != 0:
-        return
-    st = os.stat(log_dir)
-    with contextlib.suppress(OSError):
-        os.fchown(fd, st.st_uid, st.st_gid)
-
-
 @contextlib.contextmanager
 def _locked_record(log_dir: str, create: bool = True) -> Iterator[int]:
     """The record, open and under an exclusive flock.
@@ -150,7 +101,7 @@ def _locked_record(log_dir: str, create: bool = True) -> Iterator[int]:
     while True:
         if create:
             fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
-            _own_like_dir(fd, log_dir)
+            own_like_dir(fd, log_dir)
         else:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -200,23 +151,8 @@ def _read_record(fd: int) -> tuple[dict[str, Run], bool]:
 
 def _write_record(log_dir: str, runs: Sequence[Run]) -> None:
     """Replace the record atomically (the caller holds the lock)."""
-    path = os.path.join(log_dir, REBUILD_NAME)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
-    try:
-        _own_like_dir(fd, log_dir)
-        with open(fd, "wb", closefd=False) as handle:
-            for run in runs:
-                handle.write(run_line(run))
-            handle.flush()
-            os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        raise
-    os.close(fd)
-    os.replace(path, os.path.join(log_dir, RECORD_NAME))
-    fsync_dir(log_dir)
+    data = b"".join(run_line(run) for run in runs)
+    write_atomic(os.path.join(log_dir, RECORD_NAME), data, own=True)
 
 
 def _report_time(name: str, mtime: float) -> datetime:
@@ -249,15 +185,6 @@ def read_report(path: str) -> Run:
     return new_run(name, _report_time(name, mtime), counts)
 
 
-def _report_names(log_dir: str) -> set[str]:
-    names = set()
-    with os.scandir(log_dir) as entries:
-        for entry in entries:
-            if REPORT_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-                names.add(entry.name)
-    return names
-
-
 def load(log_dir: str, backfill: bool = True) -> list[Run]:
     """The runs whose reports are in log_dir, oldest first.
 
@@ -279,7 +206,7 @@ def load(log_dir: str, backfill: bool = True) -> list[Run]:
             except OSError:
                 continue
         try:  # under the lock: a run appends its line only after its report is there
-            names = _report_names(log_dir)
+            names = set(report_names(log_dir))
         except OSError as exc:
             reason = describe_os_error(exc)
             raise UsageError(f"cannot read log directory {log_dir!r}: {reason}") from None
@@ -336,13 +263,6 @@ def change(run: Run, previous: Run | None) -> str:
     return f"{delta:+d}" if delta else "0"
 
 
-def shown(text: str) -> str:
-    """Text from ticket data, with control characters escaped for a terminal."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 def time_text(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S")
 
@@ -358,21 +278,18 @@ def print_history(
     """The newest ``count`` runs, oldest first, and a sparkline of the unresolved count."""
     labels = LABELS[lang]
 
-    def bold(text: str) -> str:
-        return f"\033[1m{text}\033[0m" if color else text
-
     def paint(text: str) -> str:  # a growing backlog in red, a shrinking one in green
         if not color or text in ("", "0"):
             return text
         return f"\033[{31 if text.startswith('+') else 32}m{text}\033[0m"
 
     if not runs:
-        out.write(f"{labels['empty']} {shown(log_dir)}\n")
+        out.write(f"{labels['empty']} {escape(log_dir)}\n")
         return
     first = max(0, len(runs) - count)
     window = runs[first:]
     names = categories(window)
-    header = [labels["time"], labels["open"], labels["change"], *map(shown, names)]
+    header = [labels["time"], labels["unresolved"], labels["change"], *map(escape, names)]
     rows = []
     for index, run in enumerate(window, start=first):
         previous = runs[index - 1] if index else None
@@ -388,12 +305,12 @@ def print_history(
         return "  ".join(parts).rstrip()
 
     span = f"{time_text(window[0].time)} – {time_text(window[-1].time)} UTC"
-    out.write(f"\n{bold(labels['title'])} ({labels['runs']}: {len(window)}, {span})\n\n")
-    out.write(bold(line(header, False)) + "\n")
+    out.write(f"\n{bold(labels['history'], color)} ({labels['runs']}: {len(window)}, {span})\n\n")
+    out.write(bold(line(header, False), color) + "\n")
     for row in rows:
         out.write(line(row, True) + "\n")
     values = [run.open for run in window]
     out.write(
-        f"\n{labels['trend']}: {sparkline(values)}  "
+        f"\n{labels['unresolved']}: {sparkline(values)}  "
         f"({labels['min']} {min(values)}, {labels['max']} {max(values)})\n"
     )

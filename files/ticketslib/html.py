@@ -4,15 +4,13 @@ atomically."""
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
 from collections.abc import Sequence
 from html import escape
 
-from .errors import WriteError, describe_os_error
-from .history import LABELS, Run, categories, change, time_text
+from .history import Run, categories, change, time_text
+from .store import write_atomic
+from .text import LABELS
 
 # The plot area inside the SVG's view box (room for the axis labels around it).
 WIDTH, HEIGHT = 960, 360
@@ -148,7 +146,7 @@ def latest_table(runs: Sequence[Run], labels: dict[str, str]) -> list[str]:
         f"<h2>{escape(labels['latest'])}: {time_text(run.time)} UTC "
         f"({escape(labels['report'])} {escape(run.report)})</h2>",
         f'<table id="latest"><thead><tr><th>{escape(labels["category"])}</th>'
-        f"<th>{escape(labels['open'])}</th><th>{escape(labels['change'])}</th></tr></thead><tbody>",
+        f"<th>{escape(labels['unresolved'])}</th><th>{escape(labels['change'])}</th></tr></thead><tbody>",
     ]
     shown_categories = set(run.by_category) | set(previous.by_category if previous else ())
     for category in sorted(shown_categories):
@@ -170,23 +168,5 @@ def latest_table(runs: Sequence[Run], labels: dict[str, str]) -> list[str]:
 
 
 def write_page(path: str, runs: Sequence[Run], lang: str) -> None:
-    """Write the page to PATH atomically (a temporary file beside it, then rename)."""
-    directory = os.path.dirname(path) or "."
-    data = render(runs, lang).encode("utf-8")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tickets-", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise WriteError(f"cannot write {path!r}: {describe_os_error(exc)}") from None
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with open(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise WriteError(f"cannot write {path!r}: {describe_os_error(exc)}") from None
+    """Write the page to PATH atomically (raises OSError)."""
+    write_atomic(path, render(runs, lang).encode("utf-8"))

@@ -3,14 +3,12 @@ textfile collector (written after every run, success or failure)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import describe_os_error, warn
+from .store import write_atomic
 
 # name: (help, type). The ticket figures and the last success are carried over
 # from the previous file when a run fails.
@@ -22,6 +20,9 @@ METRICS = {
     "tickets_last_success_timestamp_seconds": "Unix time the last successful run started.",
     "tickets_last_run_exit_code": "Exit code of the last run (0: success).",
     "tickets_run_duration_seconds": "Duration of the last run, seconds.",
+    "tickets_run_pages": "Pages of the ticket list the last run fetched.",
+    "tickets_run_http_requests": "HTTP requests of the last run, retries included.",
+    "tickets_run_rate_limit_wait_seconds": "Seconds the last run waited for rate limits.",
 }
 CARRIED_OVER = (
     "tickets_open",
@@ -30,6 +31,15 @@ CARRIED_OVER = (
     "tickets_last_success_timestamp_seconds",
 )
 _SAMPLE_NAME = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]")
+
+
+@dataclass
+class Stats:
+    """What a run's HTTP cost: for the metrics."""
+
+    pages: int = 0
+    requests: int = 0
+    waited: float = 0.0  # seconds spent waiting for rate limits
 
 
 @dataclass
@@ -92,31 +102,29 @@ def render(samples: Mapping[str, list[str]]) -> str:
 
 
 def write_metrics(
-    path: str, started: float, duration: float, exit_code: int, figures: Figures | None
+    path: str,
+    started: float,
+    duration: float,
+    exit_code: int,
+    figures: Figures | None,
+    stats: Stats | None = None,
 ) -> bool:
     """Write the metrics file atomically; warn (one line) and return False on failure."""
     samples = success_samples(figures, started) if figures else previous_samples(path)
-    samples["tickets_last_run_timestamp_seconds"] = [
-        f"tickets_last_run_timestamp_seconds {_number(started)}"
-    ]
-    samples["tickets_last_run_exit_code"] = [f"tickets_last_run_exit_code {exit_code}"]
-    samples["tickets_run_duration_seconds"] = [f"tickets_run_duration_seconds {_number(duration)}"]
-    directory = os.path.dirname(path) or "."
-    tmp_path = None
+    stats = stats or Stats()
+    for name, value in [
+        ("tickets_last_run_timestamp_seconds", _number(started)),
+        ("tickets_last_run_exit_code", str(exit_code)),
+        ("tickets_run_duration_seconds", _number(duration)),
+        ("tickets_run_pages", str(stats.pages)),
+        ("tickets_run_http_requests", str(stats.requests)),
+        ("tickets_run_rate_limit_wait_seconds", _number(float(stats.waited))),
+    ]:
+        samples[name] = [f"{name} {value}"]
     try:
-        fd, tmp_path = tempfile.mkstemp(prefix=".tickets-metrics-", suffix=".tmp", dir=directory)
-        with open(fd, "w", encoding="utf-8", newline="\n") as handle:
-            os.fchmod(fd, 0o644)  # node_exporter runs as another user
-            handle.write(render(samples))
-            handle.flush()
-            os.fsync(fd)
-        os.replace(tmp_path, path)
-        tmp_path = None
+        # 0644: node_exporter runs as another user.
+        write_atomic(path, render(samples).encode("utf-8"), mode=0o644)
     except OSError as exc:
         warn(f"cannot write metrics file {path!r}: {describe_os_error(exc)}")
         return False
-    finally:
-        if tmp_path is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_path)
     return True
