@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import gzip
 import json
 import os
 import pty
@@ -81,13 +82,25 @@ class PageServer:
                 )
                 headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
                 headers.update(reply.headers)
-                if int(headers["Content-Length"]) > len(body):
+                if headers.get("Content-Encoding") == "gzip":
+                    body = gzip.compress(body)
+                    headers["Content-Length"] = str(len(body))
+                chunked = headers.get("Transfer-Encoding") == "chunked"
+                if chunked:
+                    del headers["Content-Length"]
+                elif int(headers["Content-Length"]) > len(body):
                     self.close_connection = True  # a body cut short
                 self.send_response(reply.status)
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                if not chunked:
+                    self.wfile.write(body)
+                    return
+                for start in range(0, len(body), 4096):  # as Express sends a gzipped body
+                    piece = body[start : start + 4096]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.write(b"0\r\n\r\n")
 
             def log_message(self, format: str, *args: object) -> None:
                 pass
@@ -220,6 +233,18 @@ def test_link_header_is_followed_without_a_flag_on_one_connection(
     assert only_report(tmp_path).read_bytes() == expected_bytes(ALL)
     assert [r.query.get("page") for r in server.requests] == [None, "2", "3"]
     assert len({r.port for r in server.requests}) == 1  # one keep-alive connection
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_compressed_body_is_decoded(tmp_path: Path, server: PageServer, chunked: bool) -> None:
+    # json-server (Express's compression) gzips a page and sends it chunked.
+    headers = {"Content-Encoding": "gzip"}
+    if chunked:
+        headers["Transfer-Encoding"] = "chunked"
+    server.answer = lambda request: Reply(ALL, headers=headers)
+    assert_ok(crawl_cli(tmp_path, "--api", server.url + "/t"))
+    assert only_report(tmp_path).read_bytes() == expected_bytes(ALL)
+    assert "gzip" in server.requests[0].headers["Accept-Encoding"]
 
 
 def test_next_url_in_the_body_with_has_more(tmp_path: Path, server: PageServer) -> None:

@@ -273,10 +273,12 @@ class Client:
     def _body(self, response: Any, where: str) -> Iterator[bytes]:
         try:
             length = response.headers.get("Content-Length", "")
+            # decode_content given: urllib3 2.6's stream() of a chunked body
+            # leaves gzip undecoded when it is left at its default.
             if length.isdigit() and int(length) <= CHUNK_SIZE:
-                yield response.read()  # a small page: at once
+                yield response.read(decode_content=True)  # a small page: at once
             else:
-                yield from response.stream(CHUNK_SIZE)
+                yield from response.stream(CHUNK_SIZE, decode_content=True)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             timed_out = isinstance(exc, Urllib3Timeout) or "timed out" in str(exc)
             reason = "timed out" if timed_out else "connection broken"
