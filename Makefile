@@ -1,5 +1,6 @@
 # tickets: one entry point for the demo, the tests and the benchmark.
 #   make demo   deploy to a local systemd container fed by the mock API, show the result
+#   make check  lint + every test that needs neither Docker nor the network: the loop for a change
 #   make test   lint + pytest + every Molecule scenario + the demo, end to end
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,7 +16,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 
-.PHONY: help venv prereqs chromium promtool images lint pytest molecule test-fleet test-demo test bench bench-deploy demo demo-clean clean
+.PHONY: help venv prereqs chromium promtool images lint check pytest molecule test-fleet test-demo test bench bench-deploy demo demo-clean clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -46,8 +47,11 @@ lint: venv ## ruff, yamllint, ansible-lint (production profile)
 promtool: ## fetch promtool (Debian's prometheus package, not installed) into .cache/promtool
 	@scripts/promtool.sh
 
-pytest: venv chromium promtool ## unit and end-to-end tests of the script and the mock API
-	$(BIN)/pytest tests --ignore=tests/demo --ignore=tests/fleet
+# The tests that need Docker (demo, fleet, collection) have their own targets.
+pytest: venv chromium promtool ## tests of the tool, the mock API, the role's files and README (no Docker)
+	$(BIN)/pytest -n auto tests --ignore=tests/demo --ignore=tests/fleet --ignore=tests/collection
+
+check: lint pytest ## the loop for a change: lint and pytest (no Docker, no network; about 2 minutes)
 
 molecule: venv images ## every Molecule scenario of the role
 	scripts/molecule.sh
