@@ -183,12 +183,17 @@ class Parser(argparse.ArgumentParser):
     http://user:password@host/")."""
 
     def error(self, message: str) -> NoReturn:
+        """A bad command line: the usage, then the error line."""
         self.print_usage(sys.stderr)
+        self.fail(message)
+
+    def fail(self, message: str) -> NoReturn:
+        """A bad setting (environment, environment file, preset): its line only."""
         say(PRIORITY_ERR, f"{self.prog}: error: {redact_text(message)}")
         sys.exit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     parser = Parser(
         prog=os.path.basename(sys.argv[0]) or "tickets",
         description=(
@@ -678,7 +683,7 @@ def parse_options(argv: list[str] | None) -> Options:
             raise env_error("TICKETS_PRESET", "list", "expected the name of a preset")
         resolve(options)
     except (UsageError, argparse.ArgumentTypeError) as exc:
-        parser.error(f"{exc}")
+        parser.fail(f"{exc}")
     if not options.api and not options.input and not trend_only(options):
         parser.error("no ticket source: give --api URL (or TICKETS_API_URL) or --input PATH")
     return options
