@@ -16,7 +16,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 
-.PHONY: help venv prereqs chromium promtool images lint check pytest molecule test-fleet test-demo test bench bench-deploy demo demo-clean clean
+.PHONY: help venv prereqs chromium promtool images lint check pytest molecule test-package test-fleet test-demo test bench bench-deploy demo demo-clean clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -49,12 +49,15 @@ promtool: ## fetch promtool (Debian's prometheus package, not installed) into .c
 
 # The tests that need Docker (demo, fleet, collection) have their own targets.
 pytest: venv chromium promtool ## tests of the tool, the mock API, the role's files and README (no Docker)
-	$(BIN)/pytest -n auto tests --ignore=tests/demo --ignore=tests/fleet --ignore=tests/collection
+	$(BIN)/pytest -n auto tests --ignore=tests/demo --ignore=tests/fleet --ignore=tests/collection --ignore=tests/package
 
 check: lint pytest ## the loop for a change: lint and pytest (no Docker, no network; about 2 minutes)
 
 molecule: venv images ## every Molecule scenario of the role
 	scripts/molecule.sh
+
+test-package: venv ## pipx install . and pip install . give a working tickets command (downloads the pins)
+	$(BIN)/pytest tests/package
 
 test-fleet: venv prereqs ## the playbook over SSH with sudo on 3 hosts (tests/fleet)
 	$(BIN)/pytest tests/fleet
@@ -62,7 +65,7 @@ test-fleet: venv prereqs ## the playbook over SSH with sudo on 3 hosts (tests/fl
 test-demo: venv images ## make demo, twice, then demo-clean, checked
 	$(BIN)/pytest tests/demo
 
-test: prereqs lint pytest molecule test-fleet test-demo ## everything CI runs (prerequisites first)
+test: prereqs lint pytest test-package molecule test-fleet test-demo ## everything CI runs (prerequisites first)
 
 bench: venv ## benchmarks: 1e6 tickets in one page and in 10,000 pages against the naive way and a floor; a year of history
 	$(BIN)/python bench/bench.py
