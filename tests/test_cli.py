@@ -657,3 +657,54 @@ def test_flags_override_a_preset(tmp_path: Path, recording_server: RecordingServ
     assert saved["open"]["count"] == 1 and saved["by_category"] == {"bug": 1, "x": 1}
     # The URL's own query parameter wins over the preset's page[size]=100.
     assert recording_server.requests[0]["path"] == "/tickets?page%5Bsize%5D=5"
+
+
+def test_input_takes_the_items_path_and_the_preset(tmp_path: Path) -> None:
+    """A saved page of a real helpdesk, read with --input, is read by the same
+    rules as when fetched: --items and a preset's fields apply."""
+    page = {
+        "issues": [
+            {"id": 1, "status": {"id": 1, "name": "New", "is_closed": False}},
+            {"id": 2, "status": {"id": 5, "name": "Closed", "is_closed": True}},
+            {
+                "id": 3,
+                "status": {"id": 1, "name": "New", "is_closed": False},
+                "category": {"id": 7, "name": "billing"},
+            },
+        ],
+        "total_count": 3,
+        "offset": 0,
+        "limit": 100,
+    }
+    source = write_json(tmp_path / "issues.json", page)
+    result = run_cli("--preset", "redmine", "--input", source, "--log", tmp_path / "logs")
+    assert_ok(result)
+    report = json.loads(only_report(tmp_path / "logs").read_text())
+    assert report["open"]["count"] == 2
+    assert report["by_category"] == {"(none)": 2, "billing": 1}
+    # A Redmine whose issues carry no status.is_closed: one line, exit 4.
+    for issue in page["issues"]:
+        del issue["status"]["is_closed"]
+    result = run_cli("--preset", "redmine", "--input", write_json(source, page), "--log", tmp_path)
+    assert_error(result, 4, "ticket 1", "'status.is_closed'")
+    # The generic option does the same without a preset.
+    result = run_cli(
+        "--items",
+        "issues",
+        "--status-field",
+        "status.name",
+        "--open-status",
+        "New",
+        "--category-field",
+        "category.name",
+        "--missing-category",
+        "-",
+        "--input",
+        source,
+        "--log",
+        tmp_path / "generic",
+    )
+    assert_ok(result)
+    report = json.loads(only_report(tmp_path / "generic").read_text())
+    assert report["open"]["count"] == 2
+    assert report["by_category"] == {"-": 2, "billing": 1}

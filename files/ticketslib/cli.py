@@ -785,7 +785,8 @@ def batches(
 ) -> Iterator[Batch]:
     """The source: the pages of the API (or the input's one document), a batch at a time."""
     if not options.api:
-        for items in Document(open_input(options.input or "-", options.max_bytes)).batches():
+        document = Document(open_input(options.input or "-", options.max_bytes), options.items)
+        for items in document.batches():
             yield Batch(items, 0, False)
         return
     from .fetch import Client, auth_headers  # (urllib3: only with an API to fetch)
