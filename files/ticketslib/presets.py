@@ -67,15 +67,15 @@ class Preset:
 PRESETS = {
     preset.name: preset
     for preset in [
-        # Redmine 5.0+ REST API. Source: redmine/redmine,
+        # Redmine REST API (issues with status.is_closed). Source: redmine/redmine,
         # app/controllers/application_controller.rb api_offset_and_limit (limit
         # default 25, silently capped at 100); app/views/issues/index.api.rsb
-        # (status {id, name, is_closed} since 5.0, category {id, name} only
+        # (status {id, name} and, in recent versions, is_closed; category {id, name} only
         # when set; total_count/offset/limit); app/models/issue_query.rb (open
         # issues only unless status_id=*); the API key header X-Redmine-API-Key.
         Preset(
             name="redmine",
-            title="Redmine 5+ issues",
+            title="Redmine issues",
             example="https://redmine.example.com/issues.json",
             auth="header:X-Redmine-API-Key",
             paginate="offset",
@@ -89,7 +89,8 @@ PRESETS = {
             total_path="total_count",
             page_size=100,
             params=(("status_id", "*"), ("sort", "id")),
-            note="Redmine before 5.0 has no status.is_closed: add "
+            note="a Redmine whose issues carry no status.is_closed (older versions) fails "
+            "with exit 4: add "
             "--status-field status.name --closed-status Closed --closed-status Rejected",
         ),
         # GitHub REST API "List repository issues" (docs.github.com/rest/issues):
