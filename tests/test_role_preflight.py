@@ -200,9 +200,7 @@ def tool_check(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
     hosts = {name: {**BASE, **values} for name, (values, _, _) in TOOL_CASES.items()}
     hosts["good"] = {**BASE, **GOOD}
-    (work / "inventory.json").write_text(
-        json.dumps({"all": {"hosts": hosts, "vars": group_vars}})
-    )
+    (work / "inventory.json").write_text(json.dumps({"all": {"hosts": hosts, "vars": group_vars}}))
     (work / "play.yml").write_text(
         f"""- hosts: all
   gather_facts: false
