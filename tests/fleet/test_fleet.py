@@ -65,17 +65,15 @@ def test_check_mode_on_the_converged_fleet_changes_nothing(fleet: Fleet) -> None
 
 
 def test_a_run_repairs_what_was_changed_by_hand(fleet: Fleet) -> None:
-    """The role looks at a host through one probe and skips what is as it would
-    write it: a file edited, a mode changed, a module or the virtualenv link
-    deleted on one host are still found and repaired, and only there."""
+    """A file edited, a mode changed, the current release's link deleted on one
+    host are found and repaired, and only there."""
     if len(fleet.hosts) < 2:
         pytest.skip("needs a second host to compare with")
     host, untouched = fleet.hosts[0], fleet.hosts[1]
     drift = fleet.sh(
         host,
         "set -e; echo '# edited by hand' >> /etc/systemd/system/tickets.timer;"
-        " chmod 0644 /etc/tickets/tickets.env; rm /opt/tickets/ticketslib/history.py;"
-        " rm /opt/tickets/venv",
+        " chmod 0644 /etc/tickets/tickets.env; rm /opt/tickets/current",
     )
     assert drift.returncode == 0, drift.stderr
     result = fleet.deploy()
@@ -83,9 +81,9 @@ def test_a_run_repairs_what_was_changed_by_hand(fleet: Fleet) -> None:
     assert result.recap[host]["changed"] > 0, result.output[-3000:]
     assert all(result.recap[h]["changed"] == 0 for h in fleet.hosts[1:]), result.output[-3000:]
     state = (
-        "sha1sum /etc/systemd/system/tickets.timer /opt/tickets/tickets.py"
-        " /opt/tickets/ticketslib/*.py; stat -c '%a %U %G' /etc/tickets/tickets.env;"
-        " readlink /opt/tickets/venv; /opt/tickets/venv/bin/python -c 'import msgspec'"
+        "sha1sum /etc/systemd/system/tickets.timer /opt/tickets/current/app/tickets.py"
+        " /opt/tickets/current/app/ticketslib/*.py; stat -c '%a %U %G' /etc/tickets/tickets.env;"
+        " readlink /opt/tickets/current; /opt/tickets/current/bin/tickets --version"
     )
     repaired, expected = fleet.sh(host, state), fleet.sh(untouched, state)
     assert repaired.returncode == expected.returncode == 0, (repaired.stderr, expected.stderr)
