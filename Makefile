@@ -15,7 +15,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 
-.PHONY: help venv prereqs chromium promtool images lint pytest molecule test-fleet test-demo test bench bench-deploy demo demo-clean clean
+.PHONY: help venv prereqs chromium promtool images lint pytest molecule test-fleet test-demo test-collection docs test bench bench-deploy demo demo-clean clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -47,7 +47,7 @@ promtool: ## fetch promtool (Debian's prometheus package, not installed) into .c
 	@scripts/promtool.sh
 
 pytest: venv chromium promtool ## unit and end-to-end tests of the script and the mock API
-	$(BIN)/pytest tests --ignore=tests/demo --ignore=tests/fleet
+	$(BIN)/pytest tests --ignore=tests/demo --ignore=tests/fleet --ignore=tests/collection
 
 molecule: venv images ## every Molecule scenario of the role
 	scripts/molecule.sh
@@ -58,7 +58,10 @@ test-fleet: venv prereqs ## the playbook over SSH with sudo on 3 hosts (tests/fl
 test-demo: venv images ## make demo, twice, then demo-clean, checked
 	$(BIN)/pytest tests/demo
 
-test: prereqs lint pytest molecule test-fleet test-demo ## everything CI runs (prerequisites first)
+test-collection: venv images ## build and install the collection (tarball, git), deploy with helpdesk.tickets.deploy
+	$(BIN)/pytest tests/collection
+
+test: prereqs lint pytest molecule test-fleet test-demo test-collection ## everything CI runs (prerequisites first)
 
 bench: venv ## benchmarks: 1e6 tickets in one page and in 10,000 pages against the naive way and a floor; a year of history
 	$(BIN)/python bench/bench.py
