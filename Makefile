@@ -63,6 +63,9 @@ test-collection: venv images ## build and install the collection (tarball, git),
 
 test: prereqs lint pytest molecule test-fleet test-demo test-collection ## everything CI runs (prerequisites first)
 
+docs: venv ## regenerate roles/tickets/README.md from the role's argument_specs and defaults
+	$(BIN)/python scripts/role-readme.py
+
 bench: venv ## benchmarks: 1e6 tickets in one page and in 10,000 pages against the naive way and a floor; a year of history
 	$(BIN)/python bench/bench.py
 	$(BIN)/python bench/history.py
