@@ -16,7 +16,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 
-.PHONY: help venv prereqs chromium promtool images lint check pytest molecule test-package test-fleet test-demo test bench bench-deploy demo demo-clean clean
+.PHONY: help venv prereqs chromium promtool images lint check pytest molecule test-package test-fleet test-demo test-collection docs test bench bench-deploy demo demo-clean clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -65,7 +65,13 @@ test-fleet: venv prereqs ## the playbook over SSH with sudo on 3 hosts (tests/fl
 test-demo: venv images ## make demo, twice, then demo-clean, checked
 	$(BIN)/pytest tests/demo
 
-test: prereqs lint pytest test-package molecule test-fleet test-demo ## everything CI runs (prerequisites first)
+test-collection: venv images ## build and install the collection (tarball, git), deploy with helpdesk.tickets.deploy
+	$(BIN)/pytest tests/collection
+
+test: prereqs lint pytest test-package molecule test-fleet test-demo test-collection ## everything CI runs (prerequisites first)
+
+docs: venv ## regenerate roles/tickets/README.md from the role's argument_specs and defaults
+	$(BIN)/python scripts/role-readme.py
 
 bench: venv ## benchmarks: 1e6 tickets in one page and in 10,000 pages against the naive way and a floor; a year of history
 	$(BIN)/python bench/bench.py
