@@ -26,7 +26,7 @@ echo "building image $tag from $base (openssh-server, sudo; about a minute) ..."
 SECONDS=0
 docker rm -f "$build" >/dev/null 2>&1 || true
 trap 'docker rm -f "$build" >/dev/null 2>&1 || true' EXIT
-# The run options that boot systemd in these containers (see README, "Molecule").
+# The run options that boot systemd in these containers (see docs/development.md, "Molecule").
 docker run -d --name "$build" --cgroupns host --cap-add SYS_ADMIN \
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --tmpfs /run --tmpfs /run/lock -v /sys/fs/cgroup:/sys/fs/cgroup:rw \

@@ -420,7 +420,7 @@ def test_html_page_in_headless_chromium(tmp_path: Path) -> None:
     assert len(png) > 20_000
     (tmp_path / "trend.png").write_bytes(png)
     target = os.environ.get("TICKETS_TREND_PNG")
-    if target:  # scripts: refresh docs/trend.png for the README
+    if target:  # scripts: refresh docs/trend.png (docs/tool.md)
         Path(target).write_bytes(png)
 
 

@@ -1,4 +1,4 @@
-"""End to end: the README's first command, `make demo`, really works.
+"""End to end: README's `make demo` really works.
 
 Runs, from the repository root, as a user would:
     make demo-clean                 no container to start from

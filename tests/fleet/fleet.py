@@ -33,7 +33,7 @@ SUITE = "bookworm"
 IMAGE = f"{PREFIX}-ssh:{SUITE}"
 USER = "deploy"
 MOCK_PORT = 3000
-# The run options that boot systemd in these containers (README, "Molecule").
+# The run options that boot systemd in these containers (docs/development.md, "Molecule").
 SYSTEMD_OPTIONS = [
     "--cgroupns=host",
     "--cap-add=SYS_ADMIN",
