@@ -49,7 +49,7 @@ promtool: ## fetch promtool (Debian's prometheus package, not installed) into .c
 
 # The tests that need Docker (demo, fleet, collection) have their own targets.
 pytest: venv chromium promtool ## tests of the tool, the mock API, the role's files and README (no Docker)
-	$(BIN)/pytest -n auto tests --ignore=tests/demo --ignore=tests/fleet --ignore=tests/collection --ignore=tests/package
+	$(BIN)/pytest -n auto --dist loadfile tests --ignore=tests/demo --ignore=tests/fleet --ignore=tests/collection --ignore=tests/package
 
 check: lint pytest ## the loop for a change: lint and pytest (no Docker, no network; about 2 minutes)
 
