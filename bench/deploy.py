@@ -42,8 +42,13 @@ def measure(hosts: int, workdir: Path) -> tuple[PlaybookRun, PlaybookRun]:
         for phase in ("first deploy", "no-change re-run"):
             result = fleet.deploy()
             changed = sum(r["changed"] for r in result.recap.values())
+            # Tasks that ran per host (ok, changed included; the controller's
+            # assert and set_fact as well as the host's modules), and skipped.
+            ran = max(r["ok"] for r in result.recap.values())
+            skipped = max(r["skipped"] for r in result.recap.values())
             print(
                 f"  {hosts} host(s), {phase}: {result.seconds:.1f} s, changed={changed},"
+                f" tasks run per host {ran} (skipped {skipped}),"
                 f" CPU controller + hosts {cpu_text(result)} s",
                 flush=True,
             )

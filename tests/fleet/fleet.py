@@ -43,8 +43,10 @@ SYSTEMD_OPTIONS = [
     "--tmpfs=/run/lock",
     "--volume=/sys/fs/cgroup:/sys/fs/cgroup:rw",
 ]
+RECAP_FIELDS = ("ok", "changed", "unreachable", "failed", "skipped")
 RECAP = re.compile(
-    r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M
+    r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)",
+    re.M,
 )
 
 
@@ -228,7 +230,7 @@ class Fleet:
         )
         output = log.read_text()
         recap = {
-            m[1]: dict(zip(("ok", "changed", "unreachable", "failed"), map(int, m.groups()[1:])))
+            m[1]: dict(zip(RECAP_FIELDS, map(int, m.groups()[1:]), strict=True))
             for m in RECAP.finditer(output)
         }
         return PlaybookRun(rc, seconds, output, recap, controller_cpu, hosts_cpu)
