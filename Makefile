@@ -16,7 +16,7 @@ export ANSIBLE_ROLES_PATH := $(CURDIR)/roles
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.ansible/collections
 export ANSIBLE_LOCAL_TEMP := $(CURDIR)/.ansible/tmp
 
-.PHONY: help venv prereqs chromium promtool images lint check pytest molecule test-package test-fleet test-demo test-collection docs test bench bench-deploy demo demo-clean clean
+.PHONY: help venv prereqs chromium promtool images lint check pytest molecule test-package test-fleet test-demo test-collection test-systems docs test bench bench-deploy demo demo-clean clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -68,7 +68,12 @@ test-demo: venv images ## make demo, twice, then demo-clean, checked
 test-collection: venv images ## build and install the collection (tarball, git), deploy with helpdesk.tickets.deploy
 	$(BIN)/pytest tests/collection
 
-test: prereqs lint pytest test-package molecule test-fleet test-demo test-collection ## everything CI runs (prerequisites first)
+# The three at once, one worker each: they wait on pip, SSH and systemd more
+# than they compute.
+test-systems: venv prereqs images ## test-fleet, test-demo and test-collection side by side
+	$(BIN)/pytest -n 3 --dist loadfile tests/fleet tests/demo tests/collection
+
+test: prereqs lint pytest test-package molecule test-systems ## everything CI runs (prerequisites first)
 
 docs: venv ## regenerate roles/tickets/README.md from the role's argument_specs and defaults
 	$(BIN)/python scripts/role-readme.py
